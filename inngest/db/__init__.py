@@ -1,0 +1,1 @@
+"""PostgreSQL plumbing shared by store and queue: tables, pool, named SQL, migrations."""
