@@ -1,0 +1,114 @@
+-- The hot-path statements of the work queue, loaded once by inngest.queue.ops.
+--
+-- A claim moves available_at to the lease's expiry, so the one range condition
+-- `available_at <= now` finds both due items and items whose lease ran out, and the claim index
+-- (priority DESC, available_at, id) serves it in claim order. Every statement that acts for a lease
+-- holder is fenced by (id, lease_token): a holder whose lease was taken over changes nothing.
+-- Batched statements take parallel arrays and unnest them, so one round trip covers a batch.
+
+-- name: queue_enqueue
+-- Ids come from an identity column, so they ascend in input order within this statement.
+INSERT INTO queue_items (kind, payload, priority, available_at, partition_key)
+SELECT kind, payload, priority, available_at, partition_key
+FROM unnest(
+    CAST(%(kinds)s AS text[]),
+    CAST(%(payloads)s AS jsonb[]),
+    CAST(%(priorities)s AS smallint[]),
+    CAST(%(available_ats)s AS timestamptz[]),
+    CAST(%(partition_keys)s AS text[])
+) AS n(kind, payload, priority, available_at, partition_key)
+RETURNING id;
+
+-- name: queue_claim
+-- SKIP LOCKED: concurrent claimers step over rows another claimer is taking in this instant
+-- instead of queueing behind its row locks; each row goes to exactly one of them, and a skipped
+-- row is found by the next claim. The LIMIT sits under the lock so at most `limit` rows are locked.
+-- The kinds filter is a plain filter on the index scan, so the claim order stays the index order.
+-- Each row gets its own token, so fencing is per item. The outer SELECT restores claim order,
+-- which RETURNING does not promise.
+WITH picked AS (
+    SELECT id, available_at
+    FROM queue_items
+    WHERE available_at <= %(now)s
+      AND (CAST(%(kinds)s AS text[]) IS NULL OR kind = ANY(CAST(%(kinds)s AS text[])))
+    ORDER BY priority DESC, available_at, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+),
+claimed AS (
+    UPDATE queue_items AS q
+    SET lease_token = gen_random_uuid(),
+        available_at = %(lease_until)s,
+        claimed_at = %(now)s
+    FROM picked
+    WHERE q.id = picked.id
+    RETURNING q.id, q.kind, q.payload, q.priority, q.attempt, q.lease_token, q.partition_key,
+              q.created_at, picked.available_at AS due_at
+)
+SELECT id, kind, payload, priority, attempt, lease_token, partition_key, created_at
+FROM claimed
+ORDER BY priority DESC, due_at, id;
+
+-- name: queue_extend
+UPDATE queue_items AS q
+SET available_at = %(lease_until)s
+FROM unnest(CAST(%(ids)s AS bigint[]), CAST(%(tokens)s AS uuid[])) AS l(id, lease_token)
+WHERE q.id = l.id AND q.lease_token = l.lease_token
+RETURNING q.id;
+
+-- name: queue_complete
+-- Completed work leaves the table (history lives with its owner), so the hot table stays small.
+DELETE FROM queue_items AS q
+USING unnest(CAST(%(ids)s AS bigint[]), CAST(%(tokens)s AS uuid[])) AS l(id, lease_token)
+WHERE q.id = l.id AND q.lease_token = l.lease_token
+RETURNING q.id;
+
+-- name: queue_retry
+UPDATE queue_items
+SET attempt = attempt + 1,
+    lease_token = NULL,
+    claimed_at = NULL,
+    available_at = %(available_at)s,
+    payload = COALESCE(CAST(%(payload)s AS jsonb), payload)
+WHERE id = %(id)s AND lease_token = %(lease_token)s;
+
+-- name: queue_release
+-- The claim time is the closest known stand-in for the original due time (the claim overwrote
+-- it), so a released item goes back near its old place rather than behind newer work.
+UPDATE queue_items AS q
+SET lease_token = NULL,
+    claimed_at = NULL,
+    available_at = LEAST(COALESCE(q.claimed_at, %(now)s), %(now)s)
+FROM unnest(CAST(%(ids)s AS bigint[]), CAST(%(tokens)s AS uuid[])) AS l(id, lease_token)
+WHERE q.id = l.id AND q.lease_token = l.lease_token
+RETURNING q.id;
+
+-- name: queue_delete_partition
+DELETE FROM queue_items WHERE partition_key = %(partition_key)s;
+
+-- name: queue_pending_count
+SELECT count(*) FROM queue_items;
+
+-- name: queue_next_due
+-- PostgreSQL 15 has no skip scan, and available_at is the claim index's second column, so a bare
+-- min(available_at) would read every row (sleeping runs can be millions). This walks the few
+-- distinct priorities with one index probe each, then takes the earliest future time per priority.
+WITH RECURSIVE priorities AS (
+    (SELECT priority FROM queue_items ORDER BY priority DESC LIMIT 1)
+    UNION ALL
+    SELECT (
+        SELECT q.priority FROM queue_items AS q
+        WHERE q.priority < p.priority
+        ORDER BY q.priority DESC LIMIT 1
+    )
+    FROM priorities AS p
+    WHERE p.priority IS NOT NULL
+)
+SELECT min((
+    SELECT q.available_at FROM queue_items AS q
+    WHERE q.priority = p.priority AND q.available_at > %(now)s
+    ORDER BY q.priority DESC, q.available_at, q.id
+    LIMIT 1
+))
+FROM priorities AS p
+WHERE p.priority IS NOT NULL;
