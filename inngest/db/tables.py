@@ -111,6 +111,7 @@ runs = sa.Table(
     sa.Column("ended_at", TS),
     sa.Index("ix_runs_function_id_id", "function_id", "id"),
     sa.Index("ix_runs_status_id", "status", "id"),
+    sa.Index("ix_runs_event_ids", "event_ids", postgresql_using="gin"),
 )
 
 # The memo. The primary key is what makes a step's result recorded exactly once.

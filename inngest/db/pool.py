@@ -1,0 +1,37 @@
+"""The PostgreSQL connection pool every component shares (psycopg 3, async)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+Conn = AsyncConnection[Any]
+Pool = AsyncConnectionPool[AsyncConnection[Any]]
+
+
+async def open_pool(url: str, *, min_size: int, max_size: int, name: str = "inngest") -> Pool:
+    """Open a pool and wait until its first connections work, so start-up fails fast."""
+    pool: Pool = AsyncConnectionPool(
+        url,
+        min_size=min_size,
+        max_size=max(max_size, min_size),
+        name=name,
+        open=False,
+        # Short-lived statements only: no transaction is ever held across an HTTP call.
+        kwargs={"autocommit": False, "prepare_threshold": 5},
+    )
+    await pool.open(wait=True, timeout=15.0)
+    return pool
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced, for logs and banners."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -1,0 +1,280 @@
+"""decide(): an SDK answer plus what we know of the run becomes a list of commands.
+
+Pure: the worker applies the commands in one transaction fenced by the queue item's lease, so
+everything here is testable table-driven without I/O (PROTOCOL.md §5.7, §6.1-§6.2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from inngest.engine import retry
+from inngest.engine.run import (
+    DISCOVERY,
+    MAX_SLEEP_S,
+    MAX_STEP_OUTPUT_BYTES,
+    MAX_STEPS_PER_RUN,
+    RunStatus,
+)
+from inngest.errors import ProtocolError
+from inngest.protocol import durations, outcome
+from inngest.protocol.outcome import Opcode
+
+# TS reports a function-level error at the end of a run as a step op with this id (§5.6).
+COMPLETE_ID = hashlib.sha1(b"complete").hexdigest()  # noqa: S324 - an id, not security
+
+_RESULT_OPS = frozenset({Opcode.StepRun, Opcode.Step})
+_ERROR_OPS = frozenset({Opcode.StepError, Opcode.StepFailed})
+# Ops that ride along with others and that this server does not act on (TS experimental defer).
+_IGNORED_OPS = frozenset({Opcode.DeferAdd, Opcode.DeferAbort, Opcode.None_})
+_NOT_YET = frozenset(
+    {
+        Opcode.WaitForEvent,
+        Opcode.InvokeFunction,
+        Opcode.AIGateway,
+        Opcode.Gateway,
+        Opcode.WaitForSignal,
+        Opcode.SyncRunComplete,
+        Opcode.StepNotFound,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    """What decide() needs to know about the call that was made."""
+
+    run_id: str
+    target: str  # DISCOVERY or the hashed id of a planned step
+    attempt: int  # 0-based attempt of this queue item
+    max_attempts: int
+    memo_ids: frozenset[str]  # steps already recorded for the run
+    step_count: int
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SaveStep:
+    """Record a step's memo value; a no-op when the step is already recorded."""
+
+    step_id: str
+    name: str
+    op: str
+    memo: Any
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Discover:
+    """Call the function again. ``coalesce``: only once no planned step of the run is pending."""
+
+    coalesce: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSteps:
+    """Call each planned step on its own; later discovery waits for the group unless ``race``."""
+
+    steps: tuple[tuple[str, str], ...]  # (hashed id, display name)
+    race: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Wake:
+    """Resume after a sleep: at ``at`` record ``step_id`` as null and call again."""
+
+    step_id: str
+    name: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """Run the same call again at ``at`` with attempt + 1."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    status: RunStatus
+    output: Any = None
+    error: dict[str, Any] | None = None
+
+
+Command = SaveStep | Discover | PlanSteps | Wake | Retry | Finish
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    commands: tuple[Command, ...]
+    # For the attempt's history row: "ops", "completed", "error" or "failed".
+    label: str
+    error: dict[str, Any] | None = None
+    notes: tuple[str, ...] = field(default=())
+
+
+def decide(
+    call: CallContext,
+    answer: outcome.Outcome,
+    now: datetime,
+    policy: retry.RetryPolicy,
+    jitter: float,
+) -> Decision:
+    """Turn one SDK answer into commands."""
+    if isinstance(answer, outcome.Completed):
+        return _completed(call, answer)
+    if isinstance(answer, outcome.Failed):
+        return _failed(call, answer.error, answer.retriable, answer.retry_at, now, policy, jitter)
+    return _ops(call, answer, now, policy, jitter)
+
+
+def _completed(call: CallContext, answer: outcome.Completed) -> Decision:
+    saves: list[Command] = []
+    for op in getattr(answer, "ops", ()) or ():
+        if op.op in _RESULT_OPS and op.id not in call.memo_ids:
+            saves.append(SaveStep(op.id, op.display_name, op.op.value, {"data": op.data}, 1))
+    return Decision((*saves, Finish(RunStatus.COMPLETED, output=answer.output)), "completed")
+
+
+def _failed(
+    call: CallContext,
+    error: dict[str, Any],
+    retriable: bool,
+    retry_at: datetime | None,
+    now: datetime,
+    policy: retry.RetryPolicy,
+    jitter: float,
+) -> Decision:
+    if retriable and call.attempt + 1 < call.max_attempts:
+        at = policy.next_at(now, call.attempt, jitter, retry_at)
+        return Decision((Retry(at),), "error", error)
+    return Decision((Finish(RunStatus.FAILED, error=error),), "failed", error)
+
+
+def _fatal(message: str, name: str = "InngestError") -> Decision:
+    error = {"name": name, "message": message}
+    return Decision((Finish(RunStatus.FAILED, error=error),), "failed", error)
+
+
+def _ops(
+    call: CallContext,
+    answer: outcome.Ops,
+    now: datetime,
+    policy: retry.RetryPolicy,
+    jitter: float,
+) -> Decision:
+    ops = [op for op in answer.ops if op.op not in _IGNORED_OPS]
+    if not ops:
+        return _failed(
+            call,
+            {"name": "MalformedResponse", "message": "SDK answered 206 without any opcode"},
+            True,
+            None,
+            now,
+            policy,
+            jitter,
+        )
+    unsupported = sorted({op.op.value for op in ops if op.op in _NOT_YET})
+    if unsupported:
+        return _fatal(
+            f"opcode {', '.join(unsupported)} is not supported by this server yet",
+            "UnsupportedOpcode",
+        )
+
+    commands: list[Command] = []
+    recorded = 0
+    planned: list[tuple[str, str]] = []
+    race = False
+    sleeps: list[Wake] = []
+    finish: Finish | None = None
+    progressed = False
+
+    for op in ops:
+        if op.op in _ERROR_OPS:
+            error = _error_of(op)
+            if op.id == COMPLETE_ID:
+                return _failed(call, error, op.op is Opcode.StepError and not answer.no_retry,
+                               answer.retry_at, now, policy, jitter)
+            final = (
+                op.op is Opcode.StepFailed
+                or answer.no_retry
+                or call.attempt + 1 >= call.max_attempts
+            )
+            if not final:
+                at = policy.next_at(now, call.attempt, jitter, answer.retry_at)
+                return Decision((*commands, Retry(at)), "error", error)
+            if op.id not in call.memo_ids:
+                commands.append(SaveStep(op.id, op.display_name, op.op.value, {"error": error},
+                                         call.attempt + 1))
+                recorded += 1
+            progressed = True
+        elif op.op in _RESULT_OPS:
+            if _too_big(op.data):
+                return _fatal(
+                    f"step {op.display_name!r} output exceeds {MAX_STEP_OUTPUT_BYTES} bytes",
+                    "StepOutputTooLarge",
+                )
+            if op.id not in call.memo_ids:
+                commands.append(SaveStep(op.id, op.display_name, op.op.value, {"data": op.data},
+                                         call.attempt + 1))
+                recorded += 1
+            progressed = True
+        elif op.op is Opcode.StepPlanned:
+            planned.append((op.id, op.display_name))
+            race = race or (op.opts or {}).get("parallelMode") == "race"
+        elif op.op is Opcode.Sleep:
+            try:
+                at = _sleep_until(op, now)
+            except ProtocolError as exc:
+                return _fatal(f"step {op.display_name!r}: {exc.message}", "InvalidSleep")
+            sleeps.append(Wake(op.id, op.display_name, at))
+        elif op.op is Opcode.RunComplete:
+            finish = Finish(RunStatus.COMPLETED, output=op.data)
+        elif op.op is Opcode.DiscoveryRequest:
+            progressed = True
+
+    if call.step_count + recorded > MAX_STEPS_PER_RUN:
+        return _fatal(f"run exceeds {MAX_STEPS_PER_RUN} steps", "StepLimitExceeded")
+    if finish is not None:
+        return Decision((*commands, finish), "completed")
+    if planned:
+        commands.append(PlanSteps(tuple(planned), race))
+    if sleeps:
+        commands.extend(sleeps)
+    if not planned and not sleeps and progressed:
+        commands.append(Discover(coalesce=call.target != DISCOVERY))
+    return Decision(tuple(commands), "ops")
+
+
+def _error_of(op: outcome.Op) -> dict[str, Any]:
+    raw = op.error if isinstance(op.error, dict) else None
+    if raw is None and isinstance(op.data, dict):
+        raw = op.data
+    error = dict(raw or {})
+    error.setdefault("name", "Error")
+    error.setdefault("message", "step failed")
+    return error
+
+
+def _too_big(data: Any) -> bool:
+    # Cheap bound first: most outputs are tiny and never need serialising twice.
+    encoded = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return len(encoded.encode()) > MAX_STEP_OUTPUT_BYTES
+
+
+def _sleep_until(op: outcome.Op, now: datetime) -> datetime:
+    opts = op.opts or {}
+    spec = opts.get("duration") or op.name
+    if not isinstance(spec, str) or not spec:
+        raise ProtocolError("sleep has no duration or instant")
+    at = durations.parse_time_or_duration(spec, now)
+    if at - now > timedelta(seconds=MAX_SLEEP_S):
+        raise ProtocolError(f"sleep {spec!r} is longer than a year")
+    return at

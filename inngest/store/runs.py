@@ -1,0 +1,267 @@
+"""Runs, their step memo and their attempt history."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from inngest.db import named_sql
+from inngest.db.pool import Conn
+
+_SQL = named_sql.load("inngest.store", "runs.sql")
+
+
+@dataclass(frozen=True, slots=True)
+class NewRun:
+    id: str
+    function_id: uuid.UUID
+    function_version: int
+    event_ids: tuple[str, ...]
+    key: str  # idempotency key within the dedup window (the event id by default)
+    original_run_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallState:
+    """What building one SDK call needs, loaded in one round trip."""
+
+    run_id: str
+    status: str
+    request_version: int
+    disable_immediate: bool
+    step_count: int
+    function_slug: str
+    url: str
+    max_attempts: int
+    app_name: str
+    memo: tuple[tuple[str, Any], ...]  # (step id, memo value) in completion order
+    events: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    step_id: str
+    name: str
+    op: str
+    memo: Any
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    run_id: str
+    target_step: str
+    attempt: int
+    started_at: datetime
+    ended_at: datetime
+    status_code: int | None
+    outcome: str
+    error: dict[str, Any] | None
+    retry_at: datetime | None
+
+
+async def claim_keys(
+    conn: Conn, runs: Sequence[NewRun], *, now: datetime, window_start: datetime
+) -> set[str]:
+    """Ids of the runs whose (function, key) is free in the window; the others are duplicates."""
+    if not runs:
+        return set()
+    cur = await conn.execute(
+        _SQL["run_keys_claim"],
+        {
+            "function_ids": [r.function_id for r in runs],
+            "keys": [r.key for r in runs],
+            "run_ids": [r.id for r in runs],
+            "nows": [now] * len(runs),
+            "window_start": window_start,
+        },
+    )
+    return {row[0] for row in await cur.fetchall()}
+
+
+async def expire_keys(conn: Conn, *, window_start: datetime) -> int:
+    cur = await conn.execute(_SQL["run_keys_expire"], {"window_start": window_start})
+    return cur.rowcount
+
+
+async def insert(conn: Conn, runs: Sequence[NewRun], *, now: datetime) -> None:
+    if not runs:
+        return
+    await conn.execute(
+        _SQL["runs_insert"],
+        {
+            "ids": [r.id for r in runs],
+            "function_ids": [r.function_id for r in runs],
+            "versions": [r.function_version for r in runs],
+            "event_ids": [Jsonb(list(r.event_ids)) for r in runs],
+            "original_run_ids": [r.original_run_id for r in runs],
+            "now": now,
+        },
+    )
+
+
+async def load_for_call(conn: Conn, run_id: str) -> CallState | None:
+    cur = await conn.execute(_SQL["runs_load_for_call"], {"run_id": run_id})
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    return CallState(
+        run_id=row[0],
+        status=row[1],
+        request_version=row[2],
+        disable_immediate=row[3],
+        step_count=row[4],
+        function_slug=row[5],
+        url=row[6],
+        max_attempts=row[7],
+        app_name=row[8],
+        memo=tuple((entry[0], entry[1]) for entry in row[9]),
+        events=tuple(row[10]),
+    )
+
+
+async def lock(conn: Conn, run_id: str) -> tuple[str, int, bool] | None:
+    """Lock the run row for the rest of the transaction: (status, step_count, disable_immediate).
+
+    Every write to a run's state goes through this lock, so two calls of one run (parallel
+    steps) commit one after the other and see each other's steps. It is held for a few
+    statements, never across an HTTP call.
+    """
+    cur = await conn.execute(_SQL["runs_lock"], {"run_id": run_id})
+    row = await cur.fetchone()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+async def mark_started(conn: Conn, run_id: str, *, now: datetime) -> None:
+    await conn.execute(_SQL["runs_mark_started"], {"run_id": run_id, "now": now})
+
+
+async def save_steps(
+    conn: Conn, run_id: str, steps: Sequence[StepRecord], *, first_position: int, now: datetime
+) -> int:
+    """Insert steps not yet recorded; returns how many were new."""
+    if not steps:
+        return 0
+    cur = await conn.execute(
+        _SQL["steps_insert"],
+        {
+            "run_id": run_id,
+            "step_ids": [s.step_id for s in steps],
+            "positions": list(range(first_position, first_position + len(steps))),
+            "names": [s.name for s in steps],
+            "ops": [s.op for s in steps],
+            "memos": [Jsonb(s.memo) for s in steps],
+            "attempts": [s.attempts for s in steps],
+            "now": now,
+        },
+    )
+    return len(await cur.fetchall())
+
+
+async def update_progress(
+    conn: Conn,
+    run_id: str,
+    *,
+    request_version: int,
+    disable_immediate: bool,
+    added_steps: int,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        _SQL["runs_update_progress"],
+        {
+            "run_id": run_id,
+            "request_version": request_version,
+            "disable_immediate": disable_immediate,
+            "added_steps": added_steps,
+            "now": now,
+        },
+    )
+
+
+async def finish(
+    conn: Conn,
+    run_id: str,
+    *,
+    status: str,
+    output: Any,
+    error: dict[str, Any] | None,
+    now: datetime,
+    cancelled_by: str | None = None,
+) -> bool:
+    """End the run; False when it had already ended (the first ending wins)."""
+    cur = await conn.execute(
+        _SQL["runs_finish"],
+        {
+            "run_id": run_id,
+            "status": status,
+            "output": Jsonb(output),
+            "error": None if error is None else Jsonb(error),
+            "now": now,
+            "cancelled_by": cancelled_by,
+        },
+    )
+    return await cur.fetchone() is not None
+
+
+async def record_attempt(conn: Conn, attempt: AttemptRecord) -> None:
+    await conn.execute(
+        _SQL["attempts_insert"],
+        {
+            "run_id": attempt.run_id,
+            "target_step": attempt.target_step,
+            "attempt": attempt.attempt,
+            "started_at": attempt.started_at,
+            "ended_at": attempt.ended_at,
+            "status_code": attempt.status_code,
+            "outcome": attempt.outcome,
+            "error": None if attempt.error is None else Jsonb(attempt.error),
+            "retry_at": attempt.retry_at,
+        },
+    )
+
+
+def _rows(cur: Any, rows: list[Any]) -> list[dict[str, Any]]:
+    names = [c.name for c in cur.description or ()]
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+async def get(conn: Conn, run_id: str) -> dict[str, Any] | None:
+    """A run with its steps and attempts, for the API."""
+    cur = await conn.execute(_SQL["runs_get"], {"run_id": run_id})
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    run = _rows(cur, [row])[0]
+    cur = await conn.execute(_SQL["steps_for_run"], {"run_id": run_id})
+    run["steps"] = _rows(cur, await cur.fetchall())
+    cur = await conn.execute(_SQL["attempts_for_run"], {"run_id": run_id})
+    run["attempts"] = _rows(cur, await cur.fetchall())
+    return run
+
+
+async def list_page(
+    conn: Conn,
+    *,
+    status: str | None,
+    function_slug: str | None,
+    event_id: str | None,
+    cursor: str | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    cur = await conn.execute(
+        _SQL["runs_list"],
+        {
+            "status": status,
+            "function_slug": function_slug,
+            "event_id": event_id,
+            "cursor": cursor,
+            "limit": limit,
+        },
+    )
+    return _rows(cur, await cur.fetchall())
