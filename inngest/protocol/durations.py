@@ -103,7 +103,11 @@ def parse_time_or_duration(text: str, now: datetime) -> datetime:
             return max(parse_instant(text), now)
         except ProtocolError:
             pass  # "2h30m15s10ms" is long but still a duration
-    return max(now + parse_duration(text), now)
+    delta = parse_duration(text)
+    try:
+        return max(now + delta, now)
+    except OverflowError:
+        raise ProtocolError(f"invalid duration {_show(text)}: out of range", "duration") from None
 
 
 def parse_retry_after(value: str, now: datetime) -> datetime:
