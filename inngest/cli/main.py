@@ -84,14 +84,14 @@ def start(**params: Any) -> None:
 @_apply(
     *SERVE_OPTIONS,
     options.dev_database_url,
-    options.redis_url,
+    options.dev_redis_url,
     options.data_dir,
     *TUNING_OPTIONS,
 )
 def dev(**params: Any) -> None:
     """Run the server for local development: no keys, an embedded PostgreSQL by default.
 
-    Without --database-url the database lives in <data-dir>/pg and persists across restarts.
+    Without --database-url the database lives in DATA_DIR/pg and persists across restarts.
     """
     settings = _settings_or_exit("dev", params)
     if settings.database.url is not None:

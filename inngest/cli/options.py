@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,13 +25,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 ENV_PREFIX = "INNGEST_"
 
 
-@dataclass(frozen=True, slots=True)
-class SettingOption:
-    """A command-line option and the setting it overrides."""
+class SettingOption(click.Option):
+    """A click option that overrides one setting; knows the variables that set it too."""
 
-    param: str
-    path: str
-    aliases: tuple[str, ...] = ()
+    def __init__(
+        self, *args: Any, setting_path: str, env_names: tuple[str, ...], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.setting_path = setting_path
+        self.env_names = env_names
 
 
 # Flat environment names the reference self-hosted server reads; `inngest start` and `inngest
@@ -47,7 +48,8 @@ ALIASES: dict[str, str] = {
     "INNGEST_REDIS_URI": "redis.url",
 }
 
-REGISTRY: dict[str, SettingOption] = {}
+# Parameter name -> dotted settings path, for every option made by `setting_option`.
+REGISTRY: dict[str, str] = {}
 
 
 def env_var(path: str) -> str:
@@ -79,31 +81,43 @@ def default_text(field: FieldInfo) -> str | None:
 
 
 def setting_option(
-    *decls: str, param: str, path: str, help: str, **kwargs: Any
+    *decls: str, param: str, path: str, help: str, aliases: bool = True, **kwargs: Any
 ) -> Callable[[F], F]:
-    """A click option overriding ``path``; its help shows its environment variables and default."""
-    aliases = tuple(name for name, target in ALIASES.items() if target == path)
-    REGISTRY[param] = SettingOption(param, path, aliases)
-    env_names = " or ".join((env_var(path), *aliases))
-    # The config file is located before the tree is built, so its variable is not a path's.
-    if path == "config_file":
-        env_names = "INNGEST_CONFIG_FILE"
-    extra = [f"env var: {env_names}"]
+    """A click option overriding ``path``; its help shows its environment variables and default.
+
+    ``aliases=False`` for commands that ignore the flat alias variables (`inngest dev`).
+    """
+    REGISTRY[param] = path
+    # The config file is located before the tree is built: its variable is not derived from a path.
+    env_names: tuple[str, ...] = (
+        ("INNGEST_CONFIG_FILE",) if path == "config_file" else (env_var(path),)
+    )
+    if aliases:
+        env_names += tuple(name for name, target in ALIASES.items() if target == path)
+    extra = [f"env var: {' or '.join(env_names)}"]
     default = default_text(field_at(path)) if kwargs.get("default") is None else None
     if default is not None:
         extra.append(f"default: {default}")
     kwargs.setdefault("default", None)
-    return click.option(*decls, param, help=f"{help}  [{'; '.join(extra)}]", **kwargs)
+    return click.option(
+        *decls,
+        param,
+        cls=SettingOption,
+        setting_path=path,
+        env_names=env_names,
+        help=f"{help}  [{'; '.join(extra)}]",
+        **kwargs,
+    )
 
 
 def given(params: Mapping[str, Any]) -> dict[str, Any]:
     """The nested settings the command line actually set (unset options are left out)."""
     nested: dict[str, Any] = {}
     for name, value in params.items():
-        option = REGISTRY.get(name)
-        if option is None or value is None or value == ():
+        path = REGISTRY.get(name)
+        if path is None or value is None or value == ():
             continue
-        _put(nested, option.path, list(value) if isinstance(value, tuple) else value)
+        _put(nested, path, list(value) if isinstance(value, tuple) else value)
     return nested
 
 
@@ -171,11 +185,15 @@ database_url = setting_option(
     help="PostgreSQL URL, e.g. postgresql://user:pass@host:5432/db.",
 )  # fmt: skip
 dev_database_url = setting_option(
-    "--database-url", param="database_url", path="database.url",
+    "--database-url", param="database_url", path="database.url", aliases=False,
     help="Use this PostgreSQL instead of the embedded one.",
 )  # fmt: skip
 redis_url = setting_option(
     "--redis-url", param="redis_url", path="redis.url",
+    help="Redis URL for concurrency counters and wake-ups; PostgreSQL is used when unset.",
+)  # fmt: skip
+dev_redis_url = setting_option(
+    "--redis-url", param="redis_url", path="redis.url", aliases=False,
     help="Redis URL for concurrency counters and wake-ups; PostgreSQL is used when unset.",
 )  # fmt: skip
 signing_key = setting_option(
@@ -184,11 +202,11 @@ signing_key = setting_option(
 )  # fmt: skip
 event_key = setting_option(
     "--event-key", param="event_key", path="auth.event_keys", multiple=True,
-    help="Event key accepted on POST /e/{key}; repeat for several (at least one required).",
+    help="Event key accepted on POST /e/{key}, at least one (repeatable).",
 )  # fmt: skip
 sdk_url = setting_option(
     "--sdk-url", "-u", param="sdk_url", path="sdk_urls", multiple=True,
-    help="App serve URL to sync at boot, e.g. http://127.0.0.1:3000/api/inngest; repeatable.",
+    help="App serve URL to sync at boot, e.g. http://127.0.0.1:3000/api/inngest (repeatable).",
 )  # fmt: skip
 queue_workers = setting_option(
     "--queue-workers", param="queue_workers", path="queue.workers", type=click.IntRange(min=1),
@@ -207,5 +225,5 @@ retry_interval = setting_option(
 data_dir = setting_option(
     "--data-dir", param="data_dir", path="database.data_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Where the embedded PostgreSQL keeps its cluster (in <data-dir>/pg).",
+    help="Where the embedded PostgreSQL keeps its cluster (in DATA_DIR/pg).",
 )  # fmt: skip

@@ -52,9 +52,9 @@ def where_to_set(setting: str) -> str:
     path = ".".join(part for part in setting.split(".") if not part.isdigit())
     flags = sorted(
         {
-            f"--{option.param.replace('_', '-')}"
-            for option in options.REGISTRY.values()
-            if option.path == path
+            f"--{param.replace('_', '-')}"
+            for param, target in options.REGISTRY.items()
+            if target == path
         }
     )
     return ", ".join([*flags, options.env_var(path)]) if "(" not in path else ""

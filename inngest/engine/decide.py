@@ -27,19 +27,19 @@ from inngest.protocol.outcome import Opcode
 # TS reports a function-level error at the end of a run as a step op with this id (§5.6).
 COMPLETE_ID = hashlib.sha1(b"complete").hexdigest()  # noqa: S324 - an id, not security
 
-_RESULT_OPS = frozenset({Opcode.StepRun, Opcode.Step})
-_ERROR_OPS = frozenset({Opcode.StepError, Opcode.StepFailed})
+_RESULT_OPS = frozenset({Opcode.STEP_RUN, Opcode.STEP})
+_ERROR_OPS = frozenset({Opcode.STEP_ERROR, Opcode.STEP_FAILED})
 # Ops that ride along with others and that this server does not act on (TS experimental defer).
-_IGNORED_OPS = frozenset({Opcode.DeferAdd, Opcode.DeferAbort, Opcode.None_})
+_IGNORED_OPS = frozenset({Opcode.DEFER_ADD, Opcode.DEFER_ABORT, Opcode.NONE})
 _NOT_YET = frozenset(
     {
-        Opcode.WaitForEvent,
-        Opcode.InvokeFunction,
-        Opcode.AIGateway,
-        Opcode.Gateway,
-        Opcode.WaitForSignal,
-        Opcode.SyncRunComplete,
-        Opcode.StepNotFound,
+        Opcode.WAIT_FOR_EVENT,
+        Opcode.INVOKE_FUNCTION,
+        Opcode.AI_GATEWAY,
+        Opcode.GATEWAY,
+        Opcode.WAIT_FOR_SIGNAL,
+        Opcode.SYNC_RUN_COMPLETE,
+        Opcode.STEP_NOT_FOUND,
     }
 )
 
@@ -200,10 +200,17 @@ def _ops(
         if op.op in _ERROR_OPS:
             error = _error_of(op)
             if op.id == COMPLETE_ID:
-                return _failed(call, error, op.op is Opcode.StepError and not answer.no_retry,
-                               answer.retry_at, now, policy, jitter)
+                return _failed(
+                    call,
+                    error,
+                    op.op is Opcode.STEP_ERROR and not answer.no_retry,
+                    answer.retry_at,
+                    now,
+                    policy,
+                    jitter,
+                )
             final = (
-                op.op is Opcode.StepFailed
+                op.op is Opcode.STEP_FAILED
                 or answer.no_retry
                 or call.attempt + 1 >= call.max_attempts
             )
@@ -211,8 +218,11 @@ def _ops(
                 at = policy.next_at(now, call.attempt, jitter, answer.retry_at)
                 return Decision((*commands, Retry(at)), "error", error)
             if op.id not in call.memo_ids:
-                commands.append(SaveStep(op.id, op.display_name, op.op.value, {"error": error},
-                                         call.attempt + 1))
+                commands.append(
+                    SaveStep(
+                        op.id, op.display_name, op.op.value, {"error": error}, call.attempt + 1
+                    )
+                )
                 recorded += 1
             progressed = True
         elif op.op in _RESULT_OPS:
@@ -222,22 +232,25 @@ def _ops(
                     "StepOutputTooLarge",
                 )
             if op.id not in call.memo_ids:
-                commands.append(SaveStep(op.id, op.display_name, op.op.value, {"data": op.data},
-                                         call.attempt + 1))
+                commands.append(
+                    SaveStep(
+                        op.id, op.display_name, op.op.value, {"data": op.data}, call.attempt + 1
+                    )
+                )
                 recorded += 1
             progressed = True
-        elif op.op is Opcode.StepPlanned:
+        elif op.op is Opcode.STEP_PLANNED:
             planned.append((op.id, op.display_name))
             race = race or (op.opts or {}).get("parallelMode") == "race"
-        elif op.op is Opcode.Sleep:
+        elif op.op is Opcode.SLEEP:
             try:
                 at = _sleep_until(op, now)
             except ProtocolError as exc:
                 return _fatal(f"step {op.display_name!r}: {exc.message}", "InvalidSleep")
             sleeps.append(Wake(op.id, op.display_name, at))
-        elif op.op is Opcode.RunComplete:
+        elif op.op is Opcode.RUN_COMPLETE:
             finish = Finish(RunStatus.COMPLETED, output=op.data)
-        elif op.op is Opcode.DiscoveryRequest:
+        elif op.op is Opcode.DISCOVERY_REQUEST:
             progressed = True
 
     if call.step_count + recorded > MAX_STEPS_PER_RUN:

@@ -76,6 +76,9 @@ def compile_expression(source: str) -> Expression:
         raise ValidationError(_describe(source, exc.message, exc.pos)) from None
     except compiler.CompileError as exc:
         raise ValidationError(_describe(source, exc.message, exc.pos)) from None
+    except RecursionError:
+        # Long operator chains ("1 + 1 + …") nest without parentheses.
+        raise ValidationError(_describe(source, "expression nested too deeply", None)) from None
     return Expression(source, run)
 
 

@@ -20,8 +20,9 @@ _RESERVED = frozenset(
     }
 )
 _RELATIONS = frozenset({"==", "!=", "<", "<=", ">", ">=", "in"})
-# Deep nesting would exhaust Python's stack; real expressions stay far below this.
-_MAX_DEPTH = 200
+# Each nesting level costs about ten Python frames; 50 keeps far from the recursion limit
+# while real expressions stay below a handful.
+_MAX_DEPTH = 50
 
 
 class ParseError(Exception):
@@ -80,10 +81,13 @@ class _Parser:
         found = "end of input" if token.kind is Kind.EOF else f"'{token.text}'"
         return ParseError(f"{message}, found {found}", token.pos)
 
-    def expr(self) -> nodes.Node:
+    def enter(self) -> None:
         self.depth += 1
         if self.depth > _MAX_DEPTH:
             raise self.error("expression nested too deeply")
+
+    def expr(self) -> nodes.Node:
+        self.enter()
         cond = self.logical("||", self.and_)
         if self.accept("?"):
             then = self.logical("||", self.and_)
@@ -125,7 +129,9 @@ class _Parser:
     def unary(self) -> nodes.Node:
         if self.token.kind is Kind.OP and self.token.text in ("!", "-"):
             op = self.advance().text
+            self.enter()
             operand = self.unary()
+            self.depth -= 1
             # Fold "-5" into a literal so that the most negative int64 stays representable.
             if op == "-" and isinstance(operand, nodes.Literal):
                 value = operand.value

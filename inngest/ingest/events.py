@@ -15,27 +15,17 @@ from ulid import ULID
 
 from inngest.db.pool import Conn
 from inngest.expr import compile_expression
+from inngest.ingest import items
 from inngest.protocol.events import Event
 from inngest.queue import ops as queue
 from inngest.store import events as event_store
 from inngest.store import functions, runs
-
-CALL = "call"  # queue kind: call a run's function (payload: run_id, target)
 
 
 @dataclass(frozen=True, slots=True)
 class Ingested:
     run_ids: tuple[str, ...]
     skipped_duplicates: int
-
-
-def first_call(run_id: str, *, now: datetime) -> queue.NewItem:
-    return queue.NewItem(
-        kind=CALL,
-        payload={"run_id": run_id, "target": "step"},
-        available_at=now,
-        partition_key=run_id,
-    )
 
 
 async def ingest(
@@ -72,7 +62,7 @@ async def ingest(
     )
     started = [r for r in candidates if r.id in winners]
     await runs.insert(conn, started, now=now)
-    await queue.enqueue(conn, [first_call(r.id, now=now) for r in started], now=now)
+    await queue.enqueue(conn, [items.discovery(r.id, now=now) for r in started], now=now)
     return Ingested(tuple(r.id for r in started), len(candidates) - len(started))
 
 
@@ -95,5 +85,5 @@ async def rerun(
         original_run_id=original_run_id,
     )
     await runs.insert(conn, [new], now=now)
-    await queue.enqueue(conn, [first_call(new.id, now=now)], now=now)
+    await queue.enqueue(conn, [items.discovery(new.id, now=now)], now=now)
     return new.id

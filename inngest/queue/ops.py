@@ -167,3 +167,11 @@ async def next_due(conn: Conn, *, now: datetime) -> datetime | None:
     rows = await _rows(conn, "queue_next_due", {"now": now})
     moment: datetime | None = rows[0][0]
     return moment
+
+
+async def count_partition(conn: Conn, partition_key: str, *, kinds: Sequence[str]) -> int:
+    """Items of the given kinds left in a partition (held or not)."""
+    rows = await _rows(
+        conn, "queue_count_partition", {"partition_key": partition_key, "kinds": list(kinds)}
+    )
+    return int(rows[0][0])

@@ -112,3 +112,8 @@ SELECT min((
 ))
 FROM priorities AS p
 WHERE p.priority IS NOT NULL;
+
+-- name: queue_count_partition
+-- Uses ix_queue_items_partition_key; a partition (one run) holds a handful of items.
+SELECT count(*) FROM queue_items
+WHERE partition_key = %(partition_key)s AND kind = ANY(%(kinds)s);

@@ -48,7 +48,5 @@ async def get(conn: Conn, internal_id: str) -> dict[str, Any] | None:
 async def list_page(
     conn: Conn, *, name: str | None, cursor: str | None, limit: int
 ) -> list[dict[str, Any]]:
-    cur = await conn.execute(
-        _SQL["events_list"], {"name": name, "cursor": cursor, "limit": limit}
-    )
+    cur = await conn.execute(_SQL["events_list"], {"name": name, "cursor": cursor, "limit": limit})
     return _rows(cur, await cur.fetchall())

@@ -167,7 +167,7 @@ async def update_progress(
     conn: Conn,
     run_id: str,
     *,
-    request_version: int,
+    request_version: int | None,
     disable_immediate: bool,
     added_steps: int,
     now: datetime,

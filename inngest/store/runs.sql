@@ -59,7 +59,7 @@ RETURNING step_id
 -- name: runs_update_progress
 UPDATE runs SET status = CASE WHEN status = 'Scheduled' THEN 'Running' ELSE status END,
                 started_at = COALESCE(started_at, %(now)s),
-                request_version = %(request_version)s,
+                request_version = COALESCE(CAST(%(request_version)s AS int), request_version),
                 disable_immediate = %(disable_immediate)s,
                 step_count = step_count + %(added_steps)s
 WHERE id = %(run_id)s

@@ -24,7 +24,9 @@ def run_migrations_online() -> None:
                 context.run_migrations()
             connection.commit()
         finally:
-            connection.execute(sa.text("SELECT pg_advisory_unlock(:id)"), {"id": _MIGRATION_LOCK_ID})
+            connection.execute(
+                sa.text("SELECT pg_advisory_unlock(:id)"), {"id": _MIGRATION_LOCK_ID}
+            )
             connection.commit()
     engine.dispose()
 

@@ -1,0 +1,1 @@
+"""The HTTP surface: Inngest-compatible SDK endpoints, the REST API, health and docs."""

@@ -1,0 +1,72 @@
+"""Builds the Litestar application: routes, error handlers, OpenAPI docs at /docs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar, Response, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+
+import inngest
+from inngest.api import errors, rest, sdk
+from inngest.api.deps import ApiDeps
+
+
+@get("/health", tags=["ops"], summary="Database and Redis status")
+async def health(deps: ApiDeps) -> Response[Any]:
+    checks: dict[str, Any] = {}
+    healthy = True
+    try:
+        async with deps.pool.connection() as conn:
+            await conn.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:
+        healthy = False
+        checks["database"] = f"error: {type(exc).__name__}"
+    if deps.redis_ping is not None:
+        try:
+            ok = await deps.redis_ping()  # type: ignore[operator]
+            checks["redis"] = "ok" if ok else "error"
+            healthy = healthy and bool(ok)
+        except Exception as exc:
+            healthy = False
+            checks["redis"] = f"error: {type(exc).__name__}"
+    else:
+        checks["redis"] = "not configured (PostgreSQL fallback)"
+    status = errors.OK if healthy else errors.UNAVAILABLE
+    return Response(
+        {"status": status, "message": "OK" if healthy else "unhealthy", "checks": checks},
+        status_code=status,
+    )
+
+
+def create_app(deps: ApiDeps) -> Litestar:
+    kind = deps.settings.personality
+
+    def server_kind(response: Response[Any]) -> Response[Any]:
+        # The SDKs compare this header with their own mode (PROTOCOL.md §2.6).
+        response.headers["X-Inngest-Server-Kind"] = kind
+        return response
+
+    async def provide_deps() -> ApiDeps:
+        return deps
+
+    return Litestar(
+        route_handlers=[health, *sdk.ROUTES, rest.router],
+        dependencies={"deps": Provide(provide_deps)},
+        exception_handlers=errors.HANDLERS,
+        after_request=server_kind,
+        state=State({"deps": deps}),
+        request_max_body_size=deps.settings.api.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Inngest-compatible server",
+            version=inngest.__version__,
+            description="SDK endpoints (/fn/register, /e/{key}, /v0) and the REST API (/api/v1).",
+            path="/docs",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        debug=False,
+    )

@@ -1,0 +1,249 @@
+"""The REST API under /api/v1: apps, functions, events, runs and re-runs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode, urlsplit
+
+from litestar import Request, Response, Router, get, post
+from litestar.params import Parameter
+from pydantic import BaseModel, ConfigDict, Field
+
+from inngest.api import errors as http
+from inngest.api import sdk
+from inngest.api.deps import ApiDeps
+from inngest.api.sync import put_app
+from inngest.engine.run import RunStatus
+from inngest.errors import NotFound, Unauthorized, ValidationError
+from inngest.ingest import events as ingest
+from inngest.protocol import register, signing
+from inngest.store import apps, events, functions, runs
+
+MAX_PAGE = 200
+
+
+class AppSyncRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(description="The app's serve URL, e.g. http://127.0.0.1:3000/api/inngest")
+
+
+class TriggerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    event: str | None = None
+    cron: str | None = None
+    expression: str | None = None
+
+
+class FunctionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1)
+    name: str | None = None
+    triggers: list[TriggerIn] = Field(min_length=1)
+    retries: int | None = Field(default=None, ge=0, le=20)
+
+
+class FunctionsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(description="Serve URL of the app that runs these functions")
+    app: str | None = Field(default=None, description="App id; derived from the URL if absent")
+    functions: list[FunctionIn] = Field(min_length=1)
+
+
+async def _guard(request: Request[Any, Any, Any]) -> None:
+    """Self-hosted: the REST API wants the signing key (or its hash) as a Bearer token."""
+    deps: ApiDeps = request.app.state.deps
+    if deps.keyed and not signing.bearer_ok(
+        request.headers.get("authorization"), deps.signing_keys
+    ):
+        raise Unauthorized("Authorization: Bearer <signing key> required")
+
+
+def _check_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValidationError(f"url must be an http(s) URL, got {url!r}", "url")
+    return url
+
+
+@get("/apps", summary="List synced apps")
+async def list_apps(deps: ApiDeps) -> dict[str, Any]:
+    async with deps.pool.connection() as conn:
+        return {"data": await apps.list_all(conn)}
+
+
+@post("/apps", summary="Sync an app by URL (the server PUTs to it)", status_code=http.OK)
+async def sync_app(data: AppSyncRequest, deps: ApiDeps) -> Response[Any]:
+    reply = await put_app(deps, _check_url(data.url))
+    if not reply.ok:
+        return Response(
+            http.error_body(
+                http.BAD_GATEWAY,
+                reply.error or "sync failed",
+                app_status=reply.status_code,
+                app_response=reply.body,
+            ),
+            status_code=http.BAD_GATEWAY,
+        )
+    async with deps.pool.connection() as conn:
+        listed = [a for a in await apps.list_all(conn) if a["url"] == data.url]
+    return Response({"data": listed[0] if listed else None, "app_response": reply.body})
+
+
+@get("/functions", summary="List functions with run counts, error rate and latency percentiles")
+async def list_functions(
+    deps: ApiDeps,
+    window_h: Annotated[float, Parameter(gt=0, le=24 * 90, description="stats window, hours")] = 24,
+    archived: bool = False,
+) -> dict[str, Any]:
+    since = deps.clock.now() - timedelta(hours=window_h)
+    async with deps.pool.connection() as conn:
+        rows = await functions.list_with_stats(conn, since=since, include_archived=archived)
+    for row in rows:
+        ended = row["completed"] + row["failed"]
+        row["error_rate"] = (row["failed"] / ended) if ended else 0.0
+        row["triggers"] = row["config"].get("triggers", [])
+    return {"data": rows, "window_hours": window_h}
+
+
+@post(
+    "/functions",
+    summary="Register functions served at a URL, without an SDK sync",
+    status_code=http.OK,
+)
+async def register_functions(data: FunctionsRequest, deps: ApiDeps) -> dict[str, Any]:
+    url = _check_url(data.url)
+    parts = urlsplit(url)
+    app_name = data.app or f"{parts.hostname}-{parts.port or ''}{parts.path}".strip("-/")
+    body = {
+        "appName": app_name,
+        "url": url,
+        "sdk": "api:v1",
+        "framework": "api",
+        "functions": [
+            {
+                "id": fn.id,
+                "name": fn.name or fn.id,
+                "triggers": [t.model_dump(exclude_none=True) for t in fn.triggers],
+                "steps": {
+                    "step": {
+                        "id": "step",
+                        "name": "step",
+                        "runtime": {
+                            "type": "http",
+                            "url": f"{url}{'&' if '?' in url else '?'}"
+                            + urlencode({"fnId": fn.id, "stepId": "step"}),
+                        },
+                        **({"retries": {"attempts": fn.retries}} if fn.retries is not None else {}),
+                    }
+                },
+            }
+            for fn in data.functions
+        ],
+    }
+    app = register.parse_register(body)
+    return {"data": await sdk.store_sync(deps, app)}
+
+
+@post("/events", summary="Send events (same body as /e/{key})", status_code=http.OK)
+async def post_events(request: Request[Any, Any, Any], deps: ApiDeps) -> dict[str, Any]:
+    ids = await sdk.ingest_body(
+        deps, await request.body(), request.headers.get("x-inngest-event-id-seed")
+    )
+    return {"ids": ids, "status": http.OK}
+
+
+@get("/events", summary="List stored events, newest first")
+async def list_events(
+    deps: ApiDeps,
+    name: str | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 50,
+) -> dict[str, Any]:
+    async with deps.pool.connection() as conn:
+        rows = await events.list_page(conn, name=name, cursor=cursor, limit=limit)
+    return {"data": rows, "next_cursor": rows[-1]["internal_id"] if len(rows) == limit else None}
+
+
+@get("/events/{event_id:str}", summary="One stored event")
+async def get_event(deps: ApiDeps, event_id: str) -> dict[str, Any]:
+    async with deps.pool.connection() as conn:
+        row = await events.get(conn, event_id)
+    if row is None:
+        raise NotFound("event", event_id)
+    return {"data": row}
+
+
+@get("/runs", summary="List runs, newest first (cursor pagination)")
+async def list_runs(
+    deps: ApiDeps,
+    status: RunStatus | None = None,
+    function: Annotated[str | None, Parameter(description="function slug")] = None,
+    event_id: Annotated[str | None, Parameter(description="internal event id")] = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 50,
+) -> dict[str, Any]:
+    async with deps.pool.connection() as conn:
+        rows = await runs.list_page(
+            conn,
+            status=status.value if status else None,
+            function_slug=function,
+            event_id=event_id,
+            cursor=cursor,
+            limit=limit,
+        )
+    return {"data": rows, "next_cursor": rows[-1]["id"] if len(rows) == limit else None}
+
+
+@get("/runs/{run_id:str}", summary="A run with its steps, attempts, timings and errors")
+async def get_run(deps: ApiDeps, run_id: str) -> dict[str, Any]:
+    async with deps.pool.connection() as conn:
+        run = await runs.get(conn, run_id)
+    if run is None:
+        raise NotFound("run", run_id)
+    return {"data": run}
+
+
+@post(
+    "/runs/{run_id:str}/rerun",
+    summary="Start a new run with the same events",
+    status_code=http.CREATED,
+)
+async def rerun(deps: ApiDeps, run_id: str) -> dict[str, Any]:
+    async with deps.pool.connection() as conn, conn.transaction():
+        run = await runs.get(conn, run_id)
+        if run is None:
+            raise NotFound("run", run_id)
+        fn = await functions.by_slug(conn, run["function_slug"])
+        if fn is None or fn["archived_at"] is not None:
+            raise ValidationError(f"function {run['function_slug']!r} is archived", "run_id")
+        new_id = await ingest.rerun(
+            conn,
+            original_run_id=run_id,
+            function_id=fn["id"],
+            version=fn["version"],
+            event_ids=run["event_ids"],
+            now=deps.clock.now(),
+        )
+    await deps.wakeups.notify()
+    return {"data": {"id": new_id, "original_run_id": run_id}}
+
+
+router = Router(
+    path="/api/v1",
+    route_handlers=[
+        list_apps,
+        sync_app,
+        list_functions,
+        register_functions,
+        post_events,
+        list_events,
+        get_event,
+        list_runs,
+        get_run,
+        rerun,
+    ],
+    guards=[],
+    before_request=_guard,
+    tags=["rest"],
+)

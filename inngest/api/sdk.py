@@ -1,0 +1,184 @@
+"""Endpoints the official SDKs call: register, send events, fetch run data (`use_api`)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from litestar import Request, Response, get, post
+
+from inngest.api import errors as http
+from inngest.api.deps import ApiDeps
+from inngest.clock import to_ms
+from inngest.errors import ValidationError
+from inngest.expr import compile_expression
+from inngest.ingest import events as ingest
+from inngest.protocol import events, register, signing
+from inngest.store import apps, runs
+
+log = logging.getLogger(__name__)
+
+
+def check_server_kind(request: Request[Any, Any, Any], deps: ApiDeps) -> str | None:
+    expected = request.headers.get("x-inngest-expected-server-kind")
+    if expected and expected != deps.settings.personality:
+        return f"Expected server kind {expected}, got {deps.settings.personality}"
+    return None
+
+
+def validate_expressions(app: register.AppSync) -> None:
+    """Reject a sync whose trigger expression does not compile, naming function and text."""
+    for fn in app.functions:
+        for index, trigger in enumerate(fn.triggers):
+            if trigger.expression:
+                try:
+                    compile_expression(trigger.expression)
+                except ValidationError as exc:
+                    raise ValidationError(
+                        f"function {fn.slug!r} trigger {index}: {exc.message}",
+                        f"functions.{fn.slug}.triggers[{index}].expression",
+                    ) from exc
+
+
+async def store_sync(deps: ApiDeps, app: register.AppSync) -> dict[str, Any]:
+    validate_expressions(app)
+    async with deps.pool.connection() as conn, conn.transaction():
+        result = await apps.sync(conn, app, deps.clock.now())
+    log.info(
+        "app registered",
+        extra={
+            "action": "app.register",
+            "app": app.app_name,
+            "functions": len(app.functions),
+            "modified": result.modified,
+            "archived": list(result.archived),
+        },
+    )
+    return {
+        "ok": True,
+        "status": http.OK,
+        "modified": result.modified,
+        "app_id": str(result.app_id),
+        "sync_id": str(uuid.uuid4()),
+    }
+
+
+@post("/fn/register", include_in_schema=True, tags=["sdk"], status_code=http.OK)
+async def fn_register(request: Request[Any, Any, Any], deps: ApiDeps) -> Response[Any]:
+    """Called by an SDK after we PUT its URL (TypeScript and Python dialects)."""
+    mismatch = check_server_kind(request, deps)
+    if mismatch:
+        return Response(
+            {"ok": False, "status": http.BAD_REQUEST, "error": mismatch},
+            status_code=http.BAD_REQUEST,
+        )
+    if deps.keyed and not signing.bearer_ok(
+        request.headers.get("authorization"), deps.signing_keys
+    ):
+        return Response(
+            {"ok": False, "status": http.UNAUTHORIZED, "error": "Unauthorized"},
+            status_code=http.UNAUTHORIZED,
+        )
+    try:
+        app = register.parse_register(await request.body())
+        return Response(await store_sync(deps, app), status_code=http.OK)
+    except ValidationError as exc:
+        return Response(
+            {"ok": False, "status": http.BAD_REQUEST, "error": exc.message},
+            status_code=http.BAD_REQUEST,
+        )
+
+
+async def ingest_body(deps: ApiDeps, body: bytes, seed: str | None) -> list[str]:
+    now = deps.clock.now()
+    parsed = events.parse_events(body, now_ms=to_ms(now), seed=seed)
+    async with deps.pool.connection() as conn, conn.transaction():
+        result = await ingest.ingest(
+            conn, parsed, now=now, dedup_window_s=deps.settings.event_dedup_window_s
+        )
+    if result.run_ids:
+        await deps.wakeups.notify()
+    log.info(
+        "events received",
+        extra={
+            "action": "events.ingest",
+            "events": len(parsed),
+            "runs": len(result.run_ids),
+            "duplicates": result.skipped_duplicates,
+        },
+    )
+    return [e.internal_id for e in parsed]
+
+
+@post("/e/{event_key:str}", tags=["sdk"], status_code=http.OK)
+async def send_events(
+    request: Request[Any, Any, Any], deps: ApiDeps, event_key: str
+) -> Response[Any]:
+    """The event API: one event object or an array; answers the internal ids."""
+    if deps.keyed:
+        if not deps.event_keys:
+            return Response(
+                http.error_body(http.UNAVAILABLE, "no event keys configured"),
+                status_code=http.UNAVAILABLE,
+            )
+        if event_key not in deps.event_keys:
+            return Response(
+                {"status": http.UNAUTHORIZED, "message": "", "error": "Event key not found"},
+                status_code=http.UNAUTHORIZED,
+            )
+    try:
+        ids = await ingest_body(
+            deps, await request.body(), request.headers.get("x-inngest-event-id-seed")
+        )
+    except ValidationError as exc:
+        return Response(
+            {"ids": [], "status": http.BAD_REQUEST, "error": exc.message},
+            status_code=http.BAD_REQUEST,
+        )
+    return Response({"ids": ids, "status": http.OK}, status_code=http.OK)
+
+
+def _check_bearer(request: Request[Any, Any, Any], deps: ApiDeps) -> Response[Any] | None:
+    if deps.keyed and not signing.bearer_ok(
+        request.headers.get("authorization"), deps.signing_keys
+    ):
+        return Response(
+            {"error": "Unauthorized", "status": http.UNAUTHORIZED}, status_code=http.UNAUTHORIZED
+        )
+    return None
+
+
+@get("/v0/runs/{run_id:str}/batch", tags=["sdk"])
+async def run_batch(request: Request[Any, Any, Any], deps: ApiDeps, run_id: str) -> Response[Any]:
+    """A run's triggering events, for calls made with `use_api`."""
+    denied = _check_bearer(request, deps)
+    if denied:
+        return denied
+    async with deps.pool.connection() as conn:
+        state = await runs.load_for_call(conn, run_id)
+    if state is None:
+        return Response(
+            {"error": f"run not found: {run_id}", "status": http.NOT_FOUND},
+            status_code=http.NOT_FOUND,
+        )
+    return Response(list(state.events))
+
+
+@get("/v0/runs/{run_id:str}/actions", tags=["sdk"])
+async def run_actions(request: Request[Any, Any, Any], deps: ApiDeps, run_id: str) -> Response[Any]:
+    """A run's memo (step id to recorded value), for calls made with `use_api`."""
+    denied = _check_bearer(request, deps)
+    if denied:
+        return denied
+    async with deps.pool.connection() as conn:
+        state = await runs.load_for_call(conn, run_id)
+    if state is None:
+        return Response(
+            {"error": f"run not found: {run_id}", "status": http.NOT_FOUND},
+            status_code=http.NOT_FOUND,
+        )
+    return Response(dict(state.memo))
+
+
+ROUTES = [fn_register, send_events, run_batch, run_actions]

@@ -1,0 +1,192 @@
+"""The composition root: settings -> pool, Redis, HTTP client -> API and worker in one task group.
+
+The only module that wires concrete pieces together.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Callable
+from contextlib import AsyncExitStack, contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import uvicorn
+from redis.asyncio import Redis
+
+from inngest import logs
+from inngest.api.app import create_app
+from inngest.api.deps import ApiDeps
+from inngest.api.sync import put_app
+from inngest.clock import SystemClock
+from inngest.config import Settings, signing_key_text
+from inngest.coord.keys import Keys
+from inngest.coord.wakeup import PostgresWakeups, RedisWakeups, Wakeups
+from inngest.db import migrate
+from inngest.db.pool import open_pool, redact
+from inngest.engine.retry import RetryPolicy
+from inngest.worker import driver
+from inngest.worker.execute import Executor
+from inngest.worker.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerInfo:
+    api_url: str
+    docs_url: str
+    database: str
+    redis: str | None
+    personality: str
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn without its own signal handling: we stop the API and the worker together."""
+
+    @contextmanager
+    def capture_signals(self) -> Any:
+        yield
+
+
+def run(settings: Settings, *, on_ready: Callable[[ServerInfo], None] | None = None) -> None:
+    """Serve until SIGINT/SIGTERM, then shut down gracefully and return."""
+    logs.configure(settings.log_format, settings.log_level)
+    anyio.run(
+        serve, settings, on_ready, backend="asyncio", backend_options={"use_uvloop": _has_uvloop()}
+    )
+
+
+def _has_uvloop() -> bool:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+async def serve(settings: Settings, on_ready: Callable[[ServerInfo], None] | None = None) -> None:
+    database_url = settings.database.url
+    if database_url is None:
+        raise ValueError("database.url is not set")
+    await anyio.to_thread.run_sync(migrate.upgrade, database_url)
+    clock = SystemClock()
+    async with AsyncExitStack() as stack:
+        pool = await open_pool(
+            database_url, min_size=settings.database.pool_min, max_size=settings.database.pool_max
+        )
+        stack.push_async_callback(pool.close)
+        client = driver.make_client(
+            timeout_s=settings.queue.call_timeout_s, max_connections=settings.queue.workers
+        )
+        stack.push_async_callback(client.aclose)
+        redis: Redis | None = None
+        wakeups: Wakeups
+        if settings.redis.url:
+            redis = Redis.from_url(settings.redis.url)
+            stack.push_async_callback(redis.aclose)
+            wakeups = RedisWakeups(redis, Keys(settings.redis.prefix))
+        else:
+            wakeups = PostgresWakeups(database_url)
+        await stack.enter_async_context(wakeups)
+
+        async def redis_ping() -> bool:
+            assert redis is not None
+            return bool(await redis.ping())
+
+        deps = ApiDeps(
+            settings=settings,
+            pool=pool,
+            clock=clock,
+            client=client,
+            wakeups=wakeups,
+            redis_ping=redis_ping if redis is not None else None,
+        )
+        executor = Executor(
+            pool=pool,
+            client=client,
+            clock=clock,
+            policy=RetryPolicy(settings.queue.retry_interval_s),
+            personality=settings.personality,
+            signing_key=signing_key_text(settings),
+        )
+        runtime = Runtime(
+            pool=pool,
+            executor=executor,
+            wakeups=wakeups,
+            clock=clock,
+            workers=settings.queue.workers,
+            claim_batch=settings.queue.claim_batch,
+            lease_s=settings.queue.lease_s,
+            poll_interval_s=settings.queue.poll_interval_s,
+            shutdown_grace_s=settings.queue.shutdown_grace_s,
+            dedup_window_s=settings.event_dedup_window_s,
+        )
+        api = _Uvicorn(
+            uvicorn.Config(
+                create_app(deps),
+                host=settings.api.addr,
+                port=settings.api.port,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+                timeout_graceful_shutdown=int(settings.queue.shutdown_grace_s),
+            )
+        )
+        base = settings.api.public_url or f"http://{settings.api.addr}:{settings.api.port}"
+        info = ServerInfo(
+            api_url=base,
+            docs_url=f"{base}/docs",
+            database=redact(database_url),
+            redis=redact(settings.redis.url) if settings.redis.url else None,
+            personality=settings.personality,
+        )
+        await _run_until_signal(api, runtime, deps, info, on_ready)
+
+
+async def _run_until_signal(
+    api: _Uvicorn,
+    runtime: Runtime,
+    deps: ApiDeps,
+    info: ServerInfo,
+    on_ready: Callable[[ServerInfo], None] | None,
+) -> None:
+    async with anyio.create_task_group() as tg:
+        worker_scope = anyio.CancelScope()
+
+        async def worker() -> None:
+            with worker_scope:
+                await runtime.run()
+
+        async def boot() -> None:
+            while not api.started:
+                if api.should_exit:
+                    return
+                await anyio.sleep(0.02)
+            if on_ready is not None:
+                on_ready(info)
+            log.info("server ready", extra={"action": "server.ready", "api": info.api_url})
+            for url in deps.settings.sdk_urls:
+                await put_app(deps, url)
+
+        async def api_server() -> None:
+            await api.serve()
+            # The API stopped on its own (e.g. the port was taken): stop everything.
+            worker_scope.cancel()
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(api_server)
+        tg.start_soon(worker)
+        tg.start_soon(boot)
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for signum in signals:
+                log.info(
+                    "shutting down",
+                    extra={"action": "server.shutdown", "signal": signal.Signals(signum).name},
+                )
+                # Stop claiming first; in-flight calls get the grace period inside runtime.run.
+                worker_scope.cancel()
+                api.should_exit = True
+                break

@@ -1,0 +1,1 @@
+"""The runtime: claimer, executors, fenced commits, lease heartbeat, graceful shutdown."""

@@ -1,0 +1,171 @@
+"""Run one claimed queue item: call the SDK (or resolve a sleep), decide, commit."""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from inngest.clock import Clock
+from inngest.db.pool import Pool
+from inngest.engine import decide as engine
+from inngest.engine.retry import RetryPolicy
+from inngest.engine.run import DISCOVERY, RunStatus
+from inngest.errors import LeaseLost
+from inngest.ingest import items
+from inngest.protocol import call, outcome
+from inngest.queue import ops as queue
+from inngest.queue import records
+from inngest.store import runs
+from inngest.worker import commit, driver
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Executor:
+    """Everything an item's execution needs, wired once by the server."""
+
+    pool: Pool
+    client: httpx.AsyncClient
+    clock: Clock
+    policy: RetryPolicy
+    personality: str  # "dev" | "cloud": sent as X-Inngest-Server-Kind
+    signing_key: str | None
+
+    async def run(self, item: records.Claimed) -> commit.Applied | None:
+        """Execute ``item``; None when there was nothing to commit (lease lost, run gone)."""
+        try:
+            if item.kind == items.WAKE:
+                return await self._wake(item)
+            return await self._call(item)
+        except LeaseLost:
+            log.warning(
+                "lease lost; another worker owns the item now",
+                extra={"action": "item.lease_lost", "item_id": item.id},
+            )
+            return None
+
+    async def _wake(self, item: records.Claimed) -> commit.Applied:
+        step_id = str(item.payload["step_id"])
+        decision = engine.Decision(
+            (
+                engine.SaveStep(step_id, str(item.payload.get("name", step_id)), "Sleep", None, 1),
+                engine.Discover(coalesce=True),
+            ),
+            "wake",
+        )
+        async with self.pool.connection() as conn, conn.transaction():
+            return await commit.apply(
+                conn, item, decision, request_version=None, attempt=None, now=self.clock.now()
+            )
+
+    async def _call(self, item: records.Claimed) -> commit.Applied | None:
+        run_id = str(item.payload["run_id"])
+        target = str(item.payload.get("step_id", DISCOVERY))
+        async with self.pool.connection() as conn:
+            state = await runs.load_for_call(conn, run_id)
+            if state is None or RunStatus(state.status).ended:
+                async with conn.transaction():
+                    await queue.complete(conn, [(item.id, item.lease_token)])
+                return None
+            if state.status == RunStatus.SCHEDULED:
+                await runs.mark_started(conn, run_id, now=self.clock.now())
+            await conn.commit()
+
+        context = {
+            "action": "call.start",
+            "run_id": run_id,
+            "function": state.function_slug,
+            "attempt": item.attempt,
+            "step": target,
+        }
+        log.debug("calling SDK", extra=context)
+        started = self.clock.now()
+        prepared = call.build_call(
+            call.CallRequest(
+                url=state.url,
+                step_id=target,
+                run_id=run_id,
+                attempt=item.attempt,
+                max_attempts=state.max_attempts,
+                events=state.events,
+                memo=state.memo,
+                request_version=state.request_version,
+                disable_immediate_execution=state.disable_immediate,
+                server_kind=call.ServerKind(self.personality),
+                signing_key=self.signing_key,
+                job_id=str(item.id),
+                request_id=str(uuid.uuid4()),
+                generation_id=item.attempt,
+                now_s=int(started.timestamp()),
+            )
+        )
+        result = await driver.send(self.client, prepared, started)
+        now = self.clock.now()
+        decision = engine.decide(
+            engine.CallContext(
+                run_id=run_id,
+                target=target,
+                attempt=item.attempt,
+                max_attempts=state.max_attempts,
+                memo_ids=frozenset(step_id for step_id, _ in state.memo),
+                step_count=state.step_count,
+            ),
+            result.outcome,
+            now,
+            self.policy,
+            random.random(),
+        )
+        retry_at = next((c.at for c in decision.commands if isinstance(c, engine.Retry)), None)
+        attempt = runs.AttemptRecord(
+            run_id=run_id,
+            target_step=target,
+            attempt=item.attempt,
+            started_at=started,
+            ended_at=now,
+            status_code=result.status_code,
+            outcome=decision.label,
+            error=decision.error,
+            retry_at=retry_at,
+        )
+        async with self.pool.connection() as conn, conn.transaction():
+            applied = await commit.apply(
+                conn,
+                item,
+                decision,
+                request_version=result.request_version,
+                attempt=attempt,
+                now=now,
+            )
+        _log_result(context, decision, result, applied, retry_at)
+        return applied
+
+
+def _log_result(
+    context: dict[str, Any],
+    decision: engine.Decision,
+    result: driver.CallResult,
+    applied: commit.Applied,
+    retry_at: Any,
+) -> None:
+    extra = {
+        **context,
+        "action": f"call.{decision.label}",
+        "status_code": result.status_code,
+        "duration_ms": round(result.duration_s * 1000, 1),
+    }
+    if decision.error is not None:
+        extra["error"] = f"{decision.error.get('name')}: {decision.error.get('message')}"
+    if retry_at is not None:
+        extra["retry_at"] = retry_at.isoformat()
+    if applied.finished is not None:
+        extra["run_status"] = applied.finished.value
+    level = logging.WARNING if decision.label in ("error", "failed") else logging.INFO
+    log.log(level, "SDK call %s", decision.label, extra=extra)
+    if isinstance(result.outcome, outcome.Failed) and not result.outcome.retriable:
+        log.debug("non-retriable failure", extra=extra)

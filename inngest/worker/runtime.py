@@ -1,0 +1,160 @@
+"""The worker's main loop: claim up to free capacity, execute, keep leases alive, shut down.
+
+One anyio task group owns the claimer, the lease heartbeat and every executor. Capacity is an
+anyio.CapacityLimiter: the claimer never claims more items than there are free slots, so no
+item waits in memory holding a lease it cannot use.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import anyio
+from anyio.abc import TaskGroup
+
+from inngest.clock import Clock
+from inngest.coord.wakeup import Wakeups
+from inngest.db.pool import Pool
+from inngest.ingest import items
+from inngest.queue import ops as queue
+from inngest.queue import records
+from inngest.store import runs
+from inngest.worker.execute import Executor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    pool: Pool
+    executor: Executor
+    wakeups: Wakeups
+    clock: Clock
+    workers: int
+    claim_batch: int
+    lease_s: float
+    poll_interval_s: float
+    shutdown_grace_s: float
+    dedup_window_s: float
+    in_flight: dict[int, uuid.UUID] = field(default_factory=dict)
+    _slot_freed: anyio.Event = field(default_factory=anyio.Event)
+
+    async def run(self) -> None:
+        """Run until cancelled; on cancellation stop claiming, then give in-flight work the
+        grace period before cancelling it (its leases expire and other workers take over)."""
+        limiter = anyio.CapacityLimiter(self.workers)
+        async with anyio.create_task_group() as work:
+            work.start_soon(self._heartbeat)
+            work.start_soon(self._maintain)
+            try:
+                await self._claim_loop(work, limiter)
+            finally:
+                # Phase one is over (we were cancelled while claiming): phase two lets
+                # in-flight calls finish, shielded from the cancellation that stopped us.
+                with anyio.CancelScope(shield=True):
+                    with anyio.move_on_after(self.shutdown_grace_s):
+                        while self.in_flight:
+                            await anyio.sleep(0.05)
+                    if self.in_flight:
+                        log.warning(
+                            "grace period over; abandoning in-flight items to lease expiry",
+                            extra={"action": "worker.abandon", "count": len(self.in_flight)},
+                        )
+                work.cancel_scope.cancel()
+
+    async def _claim_loop(self, work: TaskGroup, limiter: anyio.CapacityLimiter) -> None:
+        while True:
+            free = math.floor(limiter.available_tokens)
+            if free <= 0:
+                self._slot_freed = anyio.Event()
+                await self._slot_freed.wait()
+                continue
+            async with self.pool.connection() as conn:
+                claimed = await queue.claim(
+                    conn,
+                    limit=min(self.claim_batch, free),
+                    lease_s=self.lease_s,
+                    now=self.clock.now(),
+                    kinds=items.KINDS,
+                )
+                await conn.commit()
+                if not claimed:
+                    next_due = await queue.next_due(conn, now=self.clock.now())
+                    await conn.commit()
+            for item in claimed:
+                limiter.acquire_on_behalf_of_nowait(item.id)
+                self.in_flight[item.id] = item.lease_token
+                work.start_soon(self._execute, item, limiter)
+            if claimed:
+                continue  # more may be waiting: claim again before sleeping
+            await self.wakeups.wait(self._idle_timeout(next_due))
+
+    def _idle_timeout(self, next_due: object) -> float:
+        # Jitter spreads the polls of many processes; waking at the next due item is what makes
+        # sleeps end on time without a wake-up message.
+        timeout = self.poll_interval_s * (0.5 + random.random())
+        if next_due is not None:
+            until = (next_due - self.clock.now()).total_seconds()  # type: ignore[operator]
+            timeout = min(timeout, max(until, 0.0))
+        return timeout
+
+    async def _execute(self, item: records.Claimed, limiter: anyio.CapacityLimiter) -> None:
+        try:
+            applied = await self.executor.run(item)
+            if applied is not None and applied.enqueued:
+                await self.wakeups.notify()
+        except Exception:
+            # A bug or a database outage must cost this item an attempt, never the worker:
+            # the lease expires and the item is claimed again.
+            log.exception(
+                "item execution crashed", extra={"action": "item.crash", "item_id": item.id}
+            )
+        finally:
+            self.in_flight.pop(item.id, None)
+            limiter.release_on_behalf_of(item.id)
+            self._slot_freed.set()
+
+    async def _heartbeat(self) -> None:
+        # Extending at a third of the lease leaves two chances before another worker may
+        # legitimately take the item over.
+        interval = self.lease_s / 3
+        while True:
+            await anyio.sleep(interval)
+            leases = list(self.in_flight.items())
+            if not leases:
+                continue
+            try:
+                async with self.pool.connection() as conn:
+                    held = await queue.extend(
+                        conn, leases, lease_s=self.lease_s, now=self.clock.now()
+                    )
+                    await conn.commit()
+            except Exception:
+                log.exception("lease heartbeat failed", extra={"action": "lease.extend_failed"})
+                continue
+            lost = len(leases) - len(held)
+            if lost:
+                log.warning("leases lost", extra={"action": "lease.lost", "count": lost})
+
+    async def _maintain(self) -> None:
+        """Forget idempotency keys older than the dedup window, so the table stays small."""
+        while True:
+            await anyio.sleep(_MAINTENANCE_INTERVAL_S * (0.5 + random.random()))
+            try:
+                async with self.pool.connection() as conn:
+                    window_start = self.clock.now() - timedelta(seconds=self.dedup_window_s)
+                    removed = await runs.expire_keys(conn, window_start=window_start)
+                    await conn.commit()
+                if removed:
+                    log.info("expired run keys", extra={"action": "keys.expire", "count": removed})
+            except Exception:
+                log.exception("maintenance failed", extra={"action": "maintenance.failed"})
+
+
+# Several processes may run maintenance; the work is idempotent, so no leader is needed.
+_MAINTENANCE_INTERVAL_S = 300.0
