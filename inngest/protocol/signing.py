@@ -23,11 +23,12 @@ def strip_prefix(key: str) -> str:
     return _PREFIX.sub("", key, count=1)
 
 
-# Where json.dumps(sort_keys=True) and JCS can disagree: a float token (a digit before "." or "e":
-# ECMAScript prints numbers differently from repr), an integer past 2**53 (JCS goes through a
-# double), and characters outside the BMP or lone surrogates (JCS sorts keys by UTF-16 units).
-# A match inside a string is a false alarm that only costs the slow path.
-_NEEDS_JCS = re.compile("[0-9][.eE]|[0-9]{16}|[\ud800-\udfff\U00010000-\U0010ffff]")
+# json.dumps(sort_keys=True) and JCS agree byte for byte except on: float tokens (ECMAScript
+# prints numbers differently from repr), integers past 2**53 (JCS goes through a double; any
+# 16-digit run is treated as one), and text outside the BMP (JCS sorts keys by UTF-16 units).
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_RISKY_NUMBER = re.compile(r"[0-9](?:[.eE]|[0-9]{15})")
+_WIDE_CHAR = re.compile("[\ud800-\udfff\U00010000-\U0010ffff]")
 
 
 def canonical(obj: object) -> bytes:
@@ -43,7 +44,11 @@ def canonical(obj: object) -> bytes:
         )
     except (TypeError, ValueError):
         text = None  # let jcs raise its own error, or handle what json.dumps cannot
-    if text is None or _NEEDS_JCS.search(text):
+    if (
+        text is None
+        or _RISKY_NUMBER.search(_STRING.sub('""', text))  # numbers, with strings blanked out
+        or (not text.isascii() and _WIDE_CHAR.search(text))
+    ):
         result: bytes = jcs.canonicalize(obj)
         return result
     return text.encode("utf-8")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import random
+from typing import Any
 
 import jcs
 import pytest
@@ -129,3 +131,34 @@ def test_verify_uses_t_as_written() -> None:
     mac = hmac.new(KEY_HEX.encode(), b"x" + b"0100", hashlib.sha256).hexdigest()
     assert signing.verify_response_signature(f"t=0100&s={mac}", b"x", [KEY])
     assert not signing.verify_response_signature(f"t=100&s={mac}", b"x", [KEY])
+
+
+_ALPHABET = ["a", "Z", "0", "9", ".", "e", "E", '"', "\\", "\n", "\x00", "\x1f", "\x7f", "é", "€",
+             "\u2028", "😀", "\U0001f600x", "\ufeff", "/", " "]  # fmt: skip
+
+
+def _random_json(rng: random.Random, depth: int = 0) -> Any:
+    kind = rng.randrange(9 if depth < 4 else 6)
+    if kind == 0:
+        return rng.choice([None, True, False])
+    if kind == 1:
+        return rng.choice([0, -1, 7, 2**53, 2**53 + 1, -(2**60), 10**15, 10**16, 1764500000000])
+    if kind == 2:
+        return rng.choice([0.0, -0.0, 1.0, 1.5, 1e21, 1e-7, 123456789.125, 5e-324, 1e300])
+    if kind in (3, 4, 5):
+        return "".join(rng.choice(_ALPHABET) for _ in range(rng.randrange(8)))
+    if kind in (6, 7):
+        return {
+            "".join(rng.choice(_ALPHABET) for _ in range(rng.randrange(4))): _random_json(
+                rng, depth + 1
+            )
+            for _ in range(rng.randrange(5))
+        }
+    return [_random_json(rng, depth + 1) for _ in range(rng.randrange(5))]
+
+
+def test_canonical_agrees_with_jcs_on_random_values() -> None:
+    rng = random.Random(8785)
+    for _ in range(3000):
+        value = _random_json(rng)
+        assert signing.canonical(value) == jcs.canonicalize(value), value
