@@ -12,6 +12,8 @@ Environment:
             line {"fn","step","attempt","run_id","t"} so tests can count
             executions. A line with "step": null is written each time the
             handler itself is entered (once per call request).
+  FUNCTIONS optional comma-separated list of function ids to serve (default:
+            all); lets a test change the app's functions and re-sync.
 """
 
 from __future__ import annotations
@@ -125,12 +127,12 @@ async def slow_steps(ctx: inngest.Context) -> dict[str, typing.Any]:
     return results
 
 
+ALL_FUNCTIONS = [three_steps, single, flaky, fatal, conditional, wild, slow_steps]
+_only = {f.strip() for f in os.environ.get("FUNCTIONS", "").split(",") if f.strip()}
+functions = [f for f in ALL_FUNCTIONS if f.local_id in _only] if _only else ALL_FUNCTIONS
+
 app = fastapi.FastAPI()
-inngest.fast_api.serve(
-    app,
-    client,
-    [three_steps, single, flaky, fatal, conditional, wild, slow_steps],
-)
+inngest.fast_api.serve(app, client, functions)
 
 
 @app.post("/send")

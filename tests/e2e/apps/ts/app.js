@@ -12,6 +12,8 @@
 //             JSON line {"fn","step","attempt","run_id","t"} so tests can count
 //             executions. A line with "step": null is written each time the
 //             handler itself is entered (once per call request).
+//   FUNCTIONS optional comma-separated list of function ids to serve (default:
+//             all); lets a test change the app's functions and re-sync.
 "use strict";
 
 const fs = require("node:fs");
@@ -125,13 +127,13 @@ const slowSteps = inngest.createFunction(
 const app = express();
 app.use(express.json({ limit: "10mb" })); // the SDK handler needs a parsed body
 
-app.use(
-  "/api/inngest",
-  serve({
-    client: inngest,
-    functions: [threeSteps, single, flaky, fatal, conditional, wild, slowSteps],
-  }),
-);
+const allFunctions = [threeSteps, single, flaky, fatal, conditional, wild, slowSteps];
+const only = (process.env.FUNCTIONS || "").split(",").map((s) => s.trim()).filter(Boolean);
+const functions = only.length
+  ? allFunctions.filter((fn) => only.includes(fn.opts.id))
+  : allFunctions;
+
+app.use("/api/inngest", serve({ client: inngest, functions }));
 
 // Lets a test send events with the SDK's own send(): body = event or list.
 app.post("/send", async (req, res) => {
