@@ -50,7 +50,8 @@ class DatabaseSettings(BaseModel):
 class RedisSettings(BaseModel):
     url: str | None = Field(
         default=None,
-        description="Redis URL for concurrency counters and wake-ups; PostgreSQL takes over when unset.",
+        description="Redis URL for concurrency counters and wake-ups; "
+        "PostgreSQL takes over when unset.",
     )
     prefix: str = Field(default="inngest", description="Prefix of every Redis key.")
 
@@ -81,7 +82,9 @@ class QueueSettings(BaseModel):
     workers: int = Field(default=100, ge=1, description="Max SDK calls in flight per process.")
     claim_batch: int = Field(default=20, ge=1, description="Most items claimed per round trip.")
     lease_s: float = Field(
-        default=30.0, gt=0, description="Lease per claimed item; a dead worker's item is re-claimed after it."
+        default=30.0,
+        gt=0,
+        description="Lease per claimed item; a dead worker's item is re-claimed after it.",
     )
     poll_interval_s: float = Field(
         default=1.0, gt=0, description="Jittered poll period: the correctness path behind wake-ups."
@@ -94,7 +97,9 @@ class QueueSettings(BaseModel):
         gt=0,
         description="Fixed retry interval instead of exponential backoff (handy in development).",
     )
-    call_timeout_s: float = Field(default=7200.0, gt=0, description="Per-call HTTP timeout to SDK apps.")
+    call_timeout_s: float = Field(
+        default=7200.0, gt=0, description="Per-call HTTP timeout to SDK apps."
+    )
 
 
 class AuthSettings(BaseModel):
@@ -114,7 +119,9 @@ class AuthSettings(BaseModel):
             return None
         raw = _SIGNKEY_PREFIX.sub("", value.get_secret_value())
         if len(raw) % 2 or not re.fullmatch(r"[0-9a-fA-F]+", raw):
-            raise ValueError("must be an even-length hex string, optionally prefixed signkey-<env>-")
+            raise ValueError(
+                "must be an even-length hex string, optionally prefixed signkey-<env>-"
+            )
         return value
 
 
@@ -129,7 +136,8 @@ class Settings(BaseSettings):
     )
 
     personality: Personality = Field(
-        default="cloud", description="`dev` (no keys, no signatures) or `cloud` (self-hosted, keyed)."
+        default="cloud",
+        description="`dev` (no keys, no signatures) or `cloud` (self-hosted, keyed).",
     )
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)

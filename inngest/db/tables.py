@@ -123,7 +123,8 @@ steps = sa.Table(
     sa.Column("position", sa.Integer, nullable=False),  # completion order (the stack)
     sa.Column("name", sa.Text, nullable=False),  # display name
     sa.Column("op", sa.Text, nullable=False),
-    sa.Column("memo", pg.JSONB),  # exactly what the SDK gets back: {"data":..} / {"error":..} / null
+    # exactly what the SDK gets back: {"data": ...}, {"error": ...} or null
+    sa.Column("memo", pg.JSONB),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="1"),
     sa.Column("started_at", TS),
     sa.Column("created_at", TS, nullable=False, server_default=_now),

@@ -59,7 +59,8 @@ class Runtime:
                 with anyio.CancelScope(shield=True):
                     with anyio.move_on_after(self.shutdown_grace_s):
                         while self.in_flight:
-                            await anyio.sleep(0.05)
+                            self._slot_freed = anyio.Event()
+                            await self._slot_freed.wait()
                     if self.in_flight:
                         log.warning(
                             "grace period over; abandoning in-flight items to lease expiry",
