@@ -4,8 +4,10 @@ Interface (see ``harness.py`` for the classes):
 
 * ``sdk``: parametrizes a test over ``"ts"`` and ``"py"``.
 * ``ts_app_dir`` / ``py_venv``: the SDK apps, installed once into ``tests/e2e/.cache``.
-* ``start_server(mode="dev"|"start", **kw) -> Server``: a started server on its own fresh
-  database; ``kw`` go to ``harness.Server`` (``sdk_urls``, ``redis_url``, ``env``, ...).
+* ``start_server(mode="dev"|"start", started_now=True, **kw) -> Server``: a started server on
+  its own fresh database; ``kw`` go to ``harness.Server`` (``sdk_urls``, ``redis_url``, ``env``,
+  ...). With ``started_now=False`` its port is reserved but the test calls ``start()`` itself
+  (to start an app pointed at it first).
 * ``start_app(sdk, server, mode="dev"|"cloud", **kw) -> SdkApp``: a started SDK app pointed at
   ``server``; ``kw`` go to ``harness.SdkApp`` (``app_id``, ``functions``, ``env``).
 * ``server``: a dev-personality server; ``app``: the ``sdk`` app in dev mode, not synced;
@@ -68,14 +70,16 @@ def start_server(
     databases: list[harness.ScratchDatabase] = []
     processes = request.node.stash.setdefault(_PROCESSES, [])
 
-    def start(mode: harness.ServerMode = "dev", **kwargs: Any) -> harness.Server:
+    def start(
+        mode: harness.ServerMode = "dev", *, started_now: bool = True, **kwargs: Any
+    ) -> harness.Server:
         database = harness.ScratchDatabase(postgres_url)
         database.create()
         databases.append(database)
         server = harness.Server(mode=mode, database=database, log_dir=tmp_path, **kwargs)
         started.append(server)
         processes.append(server.process)
-        return server.start()
+        return server.start() if started_now else server
 
     yield start
     errors: list[BaseException] = []

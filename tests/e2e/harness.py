@@ -88,11 +88,20 @@ def wait_until(
         time.sleep(interval_s)
 
 
+_handed_out_ports: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on 127.0.0.1 that nothing listens on right now and that this process has not
+    handed out before (a reserved port may stay unbound for a while, e.g. a server started after
+    its app)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _handed_out_ports:
+            _handed_out_ports.add(port)
+            return port
 
 
 # --- installing the SDK apps --------------------------------------------------------------------
@@ -358,26 +367,31 @@ class Server:
             }
         )
         child_env.update(env or {})
-        argv: list[str] = [sys.executable, "-m", "inngest", mode, "--port", str(self.port)]
-        argv += ["--database-url", database.url]
-        if redis_url:
-            argv += ["--redis-url", redis_url]
-        if mode == "start":
-            argv += ["--signing-key", str(signing_key), "--event-key", self.event_key]
-        for url in self.sdk_urls:
-            argv += ["-u", url]
-        argv += list(extra_args)
+        self._extra_args = list(extra_args)
         # The working directory is the test's own, so nothing the server writes lands in the
         # checkout.
         self.process = Process(
             f"server-{mode}",
-            argv,
+            [],
             cwd=log_dir,
             env=child_env,
             log_path=log_dir / f"server-{self.port}.log",
         )
 
+    def argv(self) -> list[str]:
+        argv = [sys.executable, "-m", "inngest", self.mode, "--port", str(self.port)]
+        argv += ["--database-url", self.database.url]
+        if self.redis_url:
+            argv += ["--redis-url", self.redis_url]
+        if self.mode == "start":
+            argv += ["--signing-key", str(self.signing_key), "--event-key", self.event_key]
+        for url in self.sdk_urls:
+            argv += ["-u", url]
+        return argv + self._extra_args
+
     def start(self, timeout_s: float = START_TIMEOUT_S) -> Server:
+        """Start (or start again) with the current ``sdk_urls``; wait for ``GET /health``."""
+        self.process.argv = self.argv()
         self.process.start()
         self.wait_healthy(timeout_s)
         return self
@@ -679,6 +693,17 @@ class ApiClient:
     def wait_for_run_end(self, run_id: str, timeout_s: float = RUN_TIMEOUT_S) -> dict[str, Any]:
         """Wait for Completed, Failed or Cancelled, so a wrong ending fails fast."""
         return self.wait_for_run_status(run_id, FINAL_STATUSES, timeout_s)
+
+
+def assert_no_runs(api: ApiClient, event_id: str, *, control_event_id: str) -> None:
+    """``event_id`` started no run.
+
+    A negative needs something to wait for: the control event, sent *after* ``event_id``, must
+    start a run and that run must end; by then any run of ``event_id`` would exist too.
+    """
+    [control] = api.wait_for_runs(control_event_id)
+    api.wait_for_run_end(control["id"])
+    assert api.runs_for_event(event_id) == []
 
 
 # --- reading run objects ------------------------------------------------------------------------
