@@ -43,7 +43,9 @@ class DatabaseSettings(BaseModel):
         if value is None or value == "":
             return None
         if not value.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
-            raise ValueError("must start with postgresql:// (e.g. postgresql://postgres@127.0.0.1/db)")
+            raise ValueError(
+                "must start with postgresql:// (e.g. postgresql://postgres@127.0.0.1/db)"
+            )
         return value.replace("postgresql+psycopg://", "postgresql://", 1)
 
 

@@ -153,33 +153,28 @@ async def _run_until_signal(
     info: ServerInfo,
     on_ready: Callable[[ServerInfo], None] | None,
 ) -> None:
-    async with anyio.create_task_group() as tg:
-        worker_scope = anyio.CancelScope()
+    api_done = anyio.Event()
 
-        async def worker() -> None:
-            with worker_scope:
-                await runtime.run()
+    async def boot() -> None:
+        while not api.started:
+            if api.should_exit:
+                return
+            await anyio.sleep(0.02)
+        if on_ready is not None:
+            on_ready(info)
+        log.info("server ready", extra={"action": "server.ready", "api": info.api_url})
+        for url in deps.settings.sdk_urls:
+            await put_app(deps, url)
 
-        async def boot() -> None:
-            while not api.started:
-                if api.should_exit:
-                    return
-                await anyio.sleep(0.02)
-            if on_ready is not None:
-                on_ready(info)
-            log.info("server ready", extra={"action": "server.ready", "api": info.api_url})
-            for url in deps.settings.sdk_urls:
-                await put_app(deps, url)
-
-        async def api_server() -> None:
+    async def api_server() -> None:
+        try:
             await api.serve()
-            # The API stopped on its own (e.g. the port was taken): stop everything.
-            worker_scope.cancel()
-            tg.cancel_scope.cancel()
+        finally:
+            api_done.set()
+            # The API stopped (a signal, or e.g. its port was taken): stop the worker too.
+            runtime.stop()
 
-        tg.start_soon(api_server)
-        tg.start_soon(worker)
-        tg.start_soon(boot)
+    async def watch_signals() -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async for signum in signals:
                 log.info(
@@ -187,6 +182,16 @@ async def _run_until_signal(
                     extra={"action": "server.shutdown", "signal": signal.Signals(signum).name},
                 )
                 # Stop claiming first; in-flight calls get the grace period inside runtime.run.
-                worker_scope.cancel()
+                runtime.stop()
                 api.should_exit = True
-                break
+                return
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(api_server)
+        tg.start_soon(boot)
+        tg.start_soon(watch_signals)
+        await runtime.run()
+        api.should_exit = True
+        with anyio.move_on_after(10):
+            await api_done.wait()
+        tg.cancel_scope.cancel()

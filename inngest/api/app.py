@@ -69,4 +69,6 @@ def create_app(deps: ApiDeps) -> Litestar:
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         debug=False,
+        # Our own logging (inngest.logs) is configured once by the server; keep Litestar out.
+        logging_config=None,
     )

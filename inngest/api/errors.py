@@ -19,6 +19,7 @@ BAD_REQUEST = 400
 UNAUTHORIZED = 401
 NOT_FOUND = 404
 CONFLICT = 409
+TOO_LARGE = 413
 UNPROCESSABLE = 422
 BAD_GATEWAY = 502
 UNAVAILABLE = 503
@@ -50,7 +51,11 @@ def _litestar_validation(_: Request[Any, Any, Any], exc: LitestarValidation) -> 
     )
 
 
-def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if exc.status_code == TOO_LARGE:
+        limit = request.app.state.deps.settings.api.max_body_bytes
+        message = f"request body is larger than {limit} bytes (setting api.max_body_bytes)"
+        return Response(error_body(TOO_LARGE, message), status_code=TOO_LARGE)
     return Response(
         error_body(exc.status_code, str(exc.detail)),
         status_code=exc.status_code,

@@ -92,9 +92,7 @@ runs = sa.Table(
     "runs",
     metadata,
     sa.Column("id", sa.Text, primary_key=True),  # ULID
-    sa.Column(
-        "function_id", pg.UUID(as_uuid=True), sa.ForeignKey("functions.id"), nullable=False
-    ),
+    sa.Column("function_id", pg.UUID(as_uuid=True), sa.ForeignKey("functions.id"), nullable=False),
     sa.Column("function_version", sa.Integer, nullable=False),
     sa.Column("event_ids", pg.ARRAY(sa.Text), nullable=False),  # internal ids, in order
     # Scheduled -> Running -> Completed | Failed | Cancelled

@@ -12,7 +12,7 @@ import math
 import random
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import anyio
 from anyio.abc import TaskGroup
@@ -43,30 +43,36 @@ class Runtime:
     dedup_window_s: float
     in_flight: dict[int, uuid.UUID] = field(default_factory=dict)
     _slot_freed: anyio.Event = field(default_factory=anyio.Event)
+    _claiming: anyio.CancelScope = field(default_factory=anyio.CancelScope)
 
     async def run(self) -> None:
-        """Run until cancelled; on cancellation stop claiming, then give in-flight work the
-        grace period before cancelling it (its leases expire and other workers take over)."""
+        """Run until ``stop()``: then stop claiming, give in-flight calls the grace period, and
+        cancel what is left (its leases expire and other workers take the items over).
+
+        The executors' task group is shielded: cancelling the caller does not cut an SDK call
+        short mid-commit; shutdown goes through ``stop()`` so it always has its two phases.
+        """
         limiter = anyio.CapacityLimiter(self.workers)
         async with anyio.create_task_group() as work:
+            work.cancel_scope.shield = True
             work.start_soon(self._heartbeat)
             work.start_soon(self._maintain)
-            try:
+            with self._claiming:
                 await self._claim_loop(work, limiter)
-            finally:
-                # Phase one is over (we were cancelled while claiming): phase two lets
-                # in-flight calls finish, shielded from the cancellation that stopped us.
-                with anyio.CancelScope(shield=True):
-                    with anyio.move_on_after(self.shutdown_grace_s):
-                        while self.in_flight:
-                            self._slot_freed = anyio.Event()
-                            await self._slot_freed.wait()
-                    if self.in_flight:
-                        log.warning(
-                            "grace period over; abandoning in-flight items to lease expiry",
-                            extra={"action": "worker.abandon", "count": len(self.in_flight)},
-                        )
-                work.cancel_scope.cancel()
+            with anyio.move_on_after(self.shutdown_grace_s):
+                while self.in_flight:
+                    self._slot_freed = anyio.Event()
+                    await self._slot_freed.wait()
+            if self.in_flight:
+                log.warning(
+                    "grace period over; abandoning in-flight items to lease expiry",
+                    extra={"action": "worker.abandon", "count": len(self.in_flight)},
+                )
+            work.cancel_scope.cancel()
+
+    def stop(self) -> None:
+        """Begin the graceful shutdown (idempotent)."""
+        self._claiming.cancel()
 
     async def _claim_loop(self, work: TaskGroup, limiter: anyio.CapacityLimiter) -> None:
         while True:
@@ -75,18 +81,13 @@ class Runtime:
                 self._slot_freed = anyio.Event()
                 await self._slot_freed.wait()
                 continue
-            async with self.pool.connection() as conn:
-                claimed = await queue.claim(
-                    conn,
-                    limit=min(self.claim_batch, free),
-                    lease_s=self.lease_s,
-                    now=self.clock.now(),
-                    kinds=items.KINDS,
-                )
-                await conn.commit()
-                if not claimed:
-                    next_due = await queue.next_due(conn, now=self.clock.now())
-                    await conn.commit()
+            try:
+                claimed, next_due = await self._claim(min(self.claim_batch, free))
+            except Exception:
+                # A database outage costs latency, not the worker: back off and poll again.
+                log.exception("claim failed", extra={"action": "queue.claim_failed"})
+                await anyio.sleep(self.poll_interval_s)
+                continue
             for item in claimed:
                 limiter.acquire_on_behalf_of_nowait(item.id)
                 self.in_flight[item.id] = item.lease_token
@@ -95,12 +96,24 @@ class Runtime:
                 continue  # more may be waiting: claim again before sleeping
             await self.wakeups.wait(self._idle_timeout(next_due))
 
-    def _idle_timeout(self, next_due: object) -> float:
+    async def _claim(self, limit: int) -> tuple[list[records.Claimed], datetime | None]:
+        async with self.pool.connection() as conn:
+            claimed = await queue.claim(
+                conn, limit=limit, lease_s=self.lease_s, now=self.clock.now(), kinds=items.KINDS
+            )
+            await conn.commit()
+            next_due = None
+            if not claimed:
+                next_due = await queue.next_due(conn, now=self.clock.now())
+                await conn.commit()
+        return claimed, next_due
+
+    def _idle_timeout(self, next_due: datetime | None) -> float:
         # Jitter spreads the polls of many processes; waking at the next due item is what makes
         # sleeps end on time without a wake-up message.
         timeout = self.poll_interval_s * (0.5 + random.random())
         if next_due is not None:
-            until = (next_due - self.clock.now()).total_seconds()  # type: ignore[operator]
+            until = (next_due - self.clock.now()).total_seconds()
             timeout = min(timeout, max(until, 0.0))
         return timeout
 
