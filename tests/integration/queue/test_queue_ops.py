@@ -166,6 +166,8 @@ async def test_delete_partition(conn: AsyncConnection[Any]) -> None:
         ],
         now=T0,
     )
+    assert await ops.count_partition(conn, "run-a", kinds=["k"]) == 2
+    assert await ops.count_partition(conn, "run-a", kinds=["other"]) == 0
     assert await ops.delete_partition(conn, "run-a") == 2
     assert await ops.delete_partition(conn, "run-a") == 0
     assert await ops.pending_count(conn) == 2

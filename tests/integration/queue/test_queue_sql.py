@@ -40,6 +40,7 @@ async def test_each_statement_receives_its_placeholders(monkeypatch: pytest.Monk
     await ops.retry(conn, 1, lease[1], available_at=T0)
     await ops.release(conn, [lease], now=T0)
     await ops.delete_partition(conn, "p")
+    await ops.count_partition(conn, "p", kinds=["k"])
     await ops.pending_count(conn)
     await ops.next_due(conn, now=T0)
 
