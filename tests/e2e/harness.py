@@ -640,12 +640,16 @@ class ApiClient:
     def apps_at(self, url: str) -> list[dict[str, Any]]:
         return [a for a in self.list_apps() if a.get("url") == url]
 
+    def list_functions(self) -> list[dict[str, Any]]:
+        """Live (not archived) functions, each with ``slug`` and ``app_name``."""
+        data = self._data(self.http.get("/api/v1/functions"))
+        assert isinstance(data, list)
+        return data
+
     def function_slugs(self, app_url: str) -> set[str]:
-        """Slugs of the functions the server holds for the app served at ``app_url``."""
-        slugs: set[str] = set()
-        for app in self.apps_at(app_url):
-            slugs |= {f["slug"] for f in app.get("functions", [])}
-        return slugs
+        """Slugs of the live functions the server holds for the app served at ``app_url``."""
+        names = {a["name"] for a in self.apps_at(app_url)}
+        return {f["slug"] for f in self.list_functions() if f["app_name"] in names}
 
     # runs
 
