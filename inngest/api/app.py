@@ -11,7 +11,7 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 import inngest
-from inngest.api import errors, rest, sdk
+from inngest.api import errors, rest, sdk, v1
 from inngest.api.deps import ApiDeps
 
 
@@ -55,7 +55,7 @@ def create_app(deps: ApiDeps) -> Litestar:
         return deps
 
     return Litestar(
-        route_handlers=[health, *sdk.ROUTES, rest.router],
+        route_handlers=[health, *sdk.ROUTES, rest.router, v1.router],
         dependencies={"deps": Provide(provide_deps)},
         exception_handlers=errors.HANDLERS,
         after_request=server_kind,

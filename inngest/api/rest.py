@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
@@ -11,14 +11,16 @@ from litestar.params import Parameter
 from pydantic import BaseModel, ConfigDict, Field
 
 from inngest.api import errors as http
-from inngest.api import sdk
+from inngest.api import sdk, v1
 from inngest.api.deps import ApiDeps
 from inngest.api.sync import put_app
 from inngest.engine.run import RunStatus
 from inngest.errors import NotFound, Unauthorized, ValidationError
+from inngest.ingest import cancel
 from inngest.ingest import events as ingest
 from inngest.protocol import register, signing
-from inngest.store import apps, events, functions, runs
+from inngest.queue import ops as queue
+from inngest.store import apps, events, functions, pauses, runs
 
 MAX_PAGE = 200
 
@@ -199,9 +201,59 @@ async def list_runs(
 async def get_run(deps: ApiDeps, run_id: str) -> dict[str, Any]:
     async with deps.pool.connection() as conn:
         run = await runs.get(conn, run_id)
-    if run is None:
-        raise NotFound("run", run_id)
+        if run is None:
+            raise NotFound("run", run_id)
+        run["pauses"] = await pauses.for_run(conn, run_id)
+        run["queued"] = await queue.partition_items(conn, run_id)
+    run["waiting_for"] = waiting_for(run, deps.clock.now())
     return {"data": run}
+
+
+def waiting_for(run: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
+    """Why a run that has not ended is not progressing right now, in plain words."""
+    if run["status"] in ("Completed", "Failed", "Cancelled"):
+        return []
+    reasons: list[dict[str, Any]] = []
+    for pause in run["pauses"]:
+        if pause["kind"] == "wait":
+            reasons.append(
+                {
+                    "reason": "waiting for event",
+                    "event": pause["event_name"],
+                    "step": pause["step_name"],
+                    "until": pause["expires_at"],
+                }
+            )
+        elif pause["kind"] == "invoke":
+            reasons.append(
+                {
+                    "reason": "waiting for invoked function",
+                    "step": pause["step_name"],
+                    "until": pause["expires_at"],
+                }
+            )
+    for item in run["queued"]:
+        if item["leased"]:
+            reasons.append({"reason": "calling the SDK", "kind": item["kind"]})
+        elif item["kind"] == "wake":
+            reasons.append(
+                {
+                    "reason": "sleeping",
+                    "step": item["payload"].get("name"),
+                    "until": item["available_at"],
+                }
+            )
+        elif item["available_at"] > now and item["attempt"] > 0:
+            reasons.append(
+                {
+                    "reason": "retry backoff",
+                    "attempt": item["attempt"],
+                    "until": item["available_at"],
+                }
+            )
+        elif item["kind"] in ("call", "planned", "resume") and item["available_at"] <= now:
+            reasons.append({"reason": "queued", "kind": item["kind"]})
+    return reasons
 
 
 @post(
@@ -217,16 +269,40 @@ async def rerun(deps: ApiDeps, run_id: str) -> dict[str, Any]:
         fn = await functions.by_slug(conn, run["function_slug"])
         if fn is None or fn["archived_at"] is not None:
             raise ValidationError(f"function {run['function_slug']!r} is archived", "run_id")
+        state = await runs.load_for_call(conn, run_id)
         new_id = await ingest.rerun(
             conn,
             original_run_id=run_id,
             function_id=fn["id"],
             version=fn["version"],
+            config=fn["config"],
+            events=state.events if state else (),
             event_ids=run["event_ids"],
             now=deps.clock.now(),
         )
     await deps.wakeups.notify()
     return {"data": {"id": new_id, "original_run_id": run_id}}
+
+
+@post("/runs/{run_id:str}/cancel", summary="Cancel a run", status_code=http.OK)
+async def cancel_run(deps: ApiDeps, run_id: str) -> dict[str, Any]:
+    async with deps.pool.connection() as conn, conn.transaction():
+        cancelled = await cancel.cancel_run(conn, run_id, reason="api", now=deps.clock.now())
+        run = await runs.get(conn, run_id)
+    await deps.wakeups.notify()
+    assert run is not None
+    return {"data": {"id": run_id, "cancelled": cancelled, "status": run["status"]}}
+
+
+@post(
+    "/cancellations", summary="Cancel a function's active runs in a time range", status_code=http.OK
+)
+async def bulk_cancel(data: v1.BulkCancel, deps: ApiDeps) -> dict[str, Any]:
+    async with deps.pool.connection() as conn:
+        if await functions.by_slug(conn, data.function_id) is None:
+            raise NotFound("function", data.function_id)
+    count = await v1.bulk_cancel(deps, data, reason="bulk cancellation")
+    return {"data": {"cancelled": count}}
 
 
 router = Router(

@@ -14,7 +14,7 @@ from inngest.clock import to_ms
 from inngest.errors import ValidationError
 from inngest.expr import compile_expression
 from inngest.ingest import events as ingest
-from inngest.protocol import events, register, signing
+from inngest.protocol import durations, events, register, signing
 from inngest.store import apps, runs
 
 log = logging.getLogger(__name__)
@@ -28,17 +28,47 @@ def check_server_kind(request: Request[Any, Any, Any], deps: ApiDeps) -> str | N
 
 
 def validate_expressions(app: register.AppSync) -> None:
-    """Reject a sync whose trigger expression does not compile, naming function and text."""
+    """Reject a sync whose expressions or durations are invalid, naming function and field.
+
+    Checking at sync means a bad expression is a clear 400 for the developer instead of a
+    silent non-match (or a failed event send) later.
+    """
     for fn in app.functions:
-        for index, trigger in enumerate(fn.triggers):
-            if trigger.expression:
-                try:
-                    compile_expression(trigger.expression)
-                except ValidationError as exc:
-                    raise ValidationError(
-                        f"function {fn.slug!r} trigger {index}: {exc.message}",
-                        f"functions.{fn.slug}.triggers[{index}].expression",
-                    ) from exc
+        for path, source in _expressions(fn.config):
+            try:
+                compile_expression(source)
+            except ValidationError as exc:
+                raise ValidationError(
+                    f"function {fn.slug!r} {path}: {exc.message}", f"{fn.slug}.{path}"
+                ) from exc
+        for path, value in _durations(fn.config):
+            try:
+                durations.parse_duration(value)
+            except ValidationError as exc:
+                raise ValidationError(
+                    f"function {fn.slug!r} {path}: invalid duration {value!r}", f"{fn.slug}.{path}"
+                ) from exc
+
+
+def _expressions(config: dict[str, Any]) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for index, trigger in enumerate(config.get("triggers") or []):
+        if isinstance(trigger, dict) and isinstance(trigger.get("expression"), str):
+            found.append((f"triggers[{index}].expression", trigger["expression"]))
+    for index, entry in enumerate(config.get("cancel") or []):
+        if isinstance(entry, dict) and isinstance(entry.get("if"), str) and entry["if"]:
+            found.append((f"cancel[{index}].if", entry["if"]))
+    return found
+
+
+def _durations(config: dict[str, Any]) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    timeouts = config.get("timeouts")
+    if isinstance(timeouts, dict):
+        for key in ("start", "finish"):
+            if isinstance(timeouts.get(key), str) and timeouts[key]:
+                found.append((f"timeouts.{key}", timeouts[key]))
+    return found
 
 
 async def store_sync(deps: ApiDeps, app: register.AppSync) -> dict[str, Any]:

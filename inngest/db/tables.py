@@ -104,6 +104,7 @@ runs = sa.Table(
     sa.Column("step_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("original_run_id", sa.Text),  # set on re-runs
     sa.Column("cancelled_by", sa.Text),
+    sa.Column("state_bytes", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("created_at", TS, nullable=False, server_default=_now),
     sa.Column("started_at", TS),
     sa.Column("ended_at", TS),
@@ -172,4 +173,49 @@ queue_items = sa.Table(
     sa.Column("created_at", TS, nullable=False, server_default=_now),
     sa.Index("ix_queue_items_claim", sa.text("priority DESC"), "available_at", "id"),
     sa.Index("ix_queue_items_partition_key", "partition_key"),
+)
+
+# Every wait is a row: waitForEvent, step.invoke and cancelOn matchers. Consuming one is a
+# DELETE ... RETURNING, so exactly one of "matching event", "invoke result" and "timeout" wins.
+pauses = sa.Table(
+    "pauses",
+    metadata,
+    sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("run_id", sa.Text, sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),  # wait | invoke | cancel
+    sa.Column("step_id", sa.Text),  # the hashed step the pause resolves (wait, invoke)
+    sa.Column("step_name", sa.Text),
+    sa.Column("event_name", sa.Text),  # wait and cancel match incoming events by name
+    sa.Column("expression", sa.Text),  # `event` = the run's first event, `async` = incoming
+    sa.Column("origin_event", pg.JSONB),  # the run's first event, bound as `event`
+    sa.Column("correlation_id", sa.Text),  # invoke: <parent run id>.<step id>
+    sa.Column("expires_at", TS, nullable=False),
+    sa.Column("timeout_item_id", sa.BigInteger),  # the queue item that fires at expires_at
+    sa.Column("created_at", TS, nullable=False, server_default=_now),
+    sa.Index(
+        "ix_pauses_event_name", "event_name", postgresql_where=sa.text("event_name IS NOT NULL")
+    ),
+    sa.Index(
+        "ix_pauses_correlation_id",
+        "correlation_id",
+        unique=True,
+        postgresql_where=sa.text("correlation_id IS NOT NULL"),
+    ),
+    sa.Index("ix_pauses_run_id", "run_id"),
+)
+
+# The ordered story of a run, for the API and the dashboard: scheduled, started, each step,
+# sleeps, waits, invokes, resumptions, cancellation and the end.
+run_history = sa.Table(
+    "run_history",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("run_id", sa.Text, sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("step_id", sa.Text),
+    sa.Column("step_name", sa.Text),
+    sa.Column("attempt", sa.Integer),
+    sa.Column("data", pg.JSONB),
+    sa.Index("ix_run_history_run_id_id", "run_id", "id"),
 )

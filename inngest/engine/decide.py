@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,8 +34,6 @@ _ERROR_OPS = frozenset({Opcode.STEP_ERROR, Opcode.STEP_FAILED})
 _IGNORED_OPS = frozenset({Opcode.DEFER_ADD, Opcode.DEFER_ABORT, Opcode.NONE})
 _NOT_YET = frozenset(
     {
-        Opcode.WAIT_FOR_EVENT,
-        Opcode.INVOKE_FUNCTION,
         Opcode.AI_GATEWAY,
         Opcode.GATEWAY,
         Opcode.WAIT_FOR_SIGNAL,
@@ -95,6 +94,30 @@ class Wake:
 
 
 @dataclass(frozen=True, slots=True)
+class Wait:
+    """Pause until an event named ``event_name`` matching ``expression`` arrives, or null at
+    ``expires_at``."""
+
+    step_id: str
+    name: str
+    event_name: str
+    expression: str | None
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Invoke:
+    """Start ``function_slug`` with ``data``; its result (or a timeout error) resumes the step."""
+
+    step_id: str
+    name: str
+    function_slug: str
+    data: dict[str, Any]
+    version: str | None
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Retry:
     """Run the same call again at ``at`` with attempt + 1."""
 
@@ -106,9 +129,10 @@ class Finish:
     status: RunStatus
     output: Any = None
     error: dict[str, Any] | None = None
+    cancelled_by: str | None = None
 
 
-Command = SaveStep | Discover | PlanSteps | Wake | Retry | Finish
+Command = SaveStep | Discover | PlanSteps | Wake | Wait | Invoke | Retry | Finish
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,11 +212,14 @@ def _ops(
             "UnsupportedOpcode",
         )
 
+    # Waits first (§5.7): a [WaitForEvent, StepRun(sendEvent)] answer must not lose the event
+    # the run waits for. Stable sort keeps the SDK's order otherwise.
+    ops.sort(key=lambda op: op.op is not Opcode.WAIT_FOR_EVENT)
     commands: list[Command] = []
     recorded = 0
     planned: list[tuple[str, str]] = []
     race = False
-    sleeps: list[Wake] = []
+    sleeps: list[Wake | Wait | Invoke] = []
     finish: Finish | None = None
     progressed = False
 
@@ -217,13 +244,7 @@ def _ops(
             if not final:
                 at = policy.next_at(now, call.attempt, jitter, answer.retry_at)
                 return Decision((*commands, Retry(at)), "error", error)
-            if op.id not in call.memo_ids:
-                commands.append(
-                    SaveStep(
-                        op.id, op.display_name, op.op.value, {"error": error}, call.attempt + 1
-                    )
-                )
-                recorded += 1
+            recorded += _record(commands, call, op, {"error": error})
             progressed = True
         elif op.op in _RESULT_OPS:
             if _too_big(op.data):
@@ -231,23 +252,16 @@ def _ops(
                     f"step {op.display_name!r} output exceeds {MAX_STEP_OUTPUT_BYTES} bytes",
                     "StepOutputTooLarge",
                 )
-            if op.id not in call.memo_ids:
-                commands.append(
-                    SaveStep(
-                        op.id, op.display_name, op.op.value, {"data": op.data}, call.attempt + 1
-                    )
-                )
-                recorded += 1
+            recorded += _record(commands, call, op, {"data": op.data})
             progressed = True
         elif op.op is Opcode.STEP_PLANNED:
             planned.append((op.id, op.display_name))
             race = race or (op.opts or {}).get("parallelMode") == "race"
-        elif op.op is Opcode.SLEEP:
+        elif op.op in _ASYNC_PARSERS:
             try:
-                at = _sleep_until(op, now)
+                sleeps.append(_ASYNC_PARSERS[op.op](op, now))
             except ProtocolError as exc:
-                return _fatal(f"step {op.display_name!r}: {exc.message}", "InvalidSleep")
-            sleeps.append(Wake(op.id, op.display_name, at))
+                return _fatal(f"step {op.display_name!r}: {exc.message}", "InvalidStep")
         elif op.op is Opcode.RUN_COMPLETE:
             finish = Finish(RunStatus.COMPLETED, output=op.data)
         elif op.op is Opcode.DISCOVERY_REQUEST:
@@ -266,6 +280,14 @@ def _ops(
     return Decision(tuple(commands), "ops")
 
 
+def _record(commands: list[Command], call: CallContext, op: outcome.Op, memo: Any) -> int:
+    """Queue a SaveStep unless the step is already memoized; 1 when queued."""
+    if op.id in call.memo_ids:
+        return 0
+    commands.append(SaveStep(op.id, op.display_name, op.op.value, memo, call.attempt + 1))
+    return 1
+
+
 def _error_of(op: outcome.Op) -> dict[str, Any]:
     raw = op.error if isinstance(op.error, dict) else None
     if raw is None and isinstance(op.data, dict):
@@ -282,6 +304,10 @@ def _too_big(data: Any) -> bool:
     return len(encoded.encode()) > MAX_STEP_OUTPUT_BYTES
 
 
+def _sleep(op: outcome.Op, now: datetime) -> Wake:
+    return Wake(op.id, op.display_name, _sleep_until(op, now))
+
+
 def _sleep_until(op: outcome.Op, now: datetime) -> datetime:
     opts = op.opts or {}
     spec = opts.get("duration") or op.name
@@ -291,3 +317,58 @@ def _sleep_until(op: outcome.Op, now: datetime) -> datetime:
     if at - now > timedelta(seconds=MAX_SLEEP_S):
         raise ProtocolError(f"sleep {spec!r} is longer than a year")
     return at
+
+
+def _deadline(spec: Any, now: datetime, default_s: float) -> datetime:
+    if spec is None:
+        return now + timedelta(seconds=default_s)
+    if not isinstance(spec, str):
+        raise ProtocolError(f"timeout must be a string, got {type(spec).__name__}")
+    if spec == "":
+        return now  # the SDKs' way of saying "already expired"
+    at = durations.parse_time_or_duration(spec, now)
+    if at - now > timedelta(seconds=MAX_SLEEP_S):
+        raise ProtocolError(f"timeout {spec!r} is longer than a year")
+    return at
+
+
+def _wait(op: outcome.Op, now: datetime) -> Wait:
+    opts = op.opts or {}
+    event_name = opts.get("event") or op.name
+    if not isinstance(event_name, str) or not event_name:
+        raise ProtocolError("waitForEvent names no event")
+    expression = opts.get("if")
+    if expression is not None and not isinstance(expression, str):
+        raise ProtocolError("waitForEvent `if` must be a string")
+    expires_at = _deadline(opts.get("timeout"), now, MAX_SLEEP_S)
+    return Wait(op.id, op.display_name, event_name, expression or None, expires_at)
+
+
+def _invoke(op: outcome.Op, now: datetime) -> Invoke:
+    opts = op.opts or {}
+    slug = opts.get("function_id")
+    if not isinstance(slug, str) or not slug:
+        raise ProtocolError("invoke names no function_id")
+    payload = opts.get("payload") or {}
+    if not isinstance(payload, dict):
+        raise ProtocolError("invoke payload must be an object")
+    data = payload.get("data") or {}
+    if not isinstance(data, dict):
+        raise ProtocolError("invoke payload.data must be an object")
+    version = payload.get("v")
+    return Invoke(
+        op.id,
+        op.display_name,
+        slug,
+        data,
+        version if isinstance(version, str) else None,
+        _deadline(opts.get("timeout"), now, MAX_SLEEP_S),
+    )
+
+
+# Ops that make the run wait for something outside the SDK call.
+_ASYNC_PARSERS: dict[Opcode, Callable[[outcome.Op, datetime], Wake | Wait | Invoke]] = {
+    Opcode.SLEEP: _sleep,
+    Opcode.WAIT_FOR_EVENT: _wait,
+    Opcode.INVOKE_FUNCTION: _invoke,
+}

@@ -1,7 +1,8 @@
 """Ingest a batch of events in the caller's transaction.
 
-Storing the events, creating the runs they trigger and queueing those runs' first calls happen
-in one transaction, so a crash never leaves an event without its runs or a run without work.
+Storing the events, starting the runs they trigger (with their cancellation matchers and start
+timeouts), and resolving the waits and cancellations they match happen in one transaction, so a
+crash never leaves an event half-applied.
 """
 
 from __future__ import annotations
@@ -10,33 +11,78 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from ulid import ULID
 
 from inngest.db.pool import Conn
-from inngest.expr import compile_expression
+from inngest.engine.run import MAX_SLEEP_S
+from inngest.expr import compile_expression, evaluate_bool
 from inngest.ingest import items
+from inngest.protocol import durations
 from inngest.protocol.events import Event
 from inngest.queue import ops as queue
+from inngest.queue import records
 from inngest.store import events as event_store
-from inngest.store import functions, runs
+from inngest.store import functions, pauses, runs
+
+INVOKED = "inngest/function.invoked"
+DEFAULT_DEDUP_WINDOW_S = 86400.0
 
 
 @dataclass(frozen=True, slots=True)
 class Ingested:
     run_ids: tuple[str, ...]
     skipped_duplicates: int
+    resumed: int = 0
+    cancelled: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Start:
+    run: runs.NewRun
+    config: dict[str, Any]
+    event: dict[str, Any]
 
 
 async def ingest(
-    conn: Conn, events: Sequence[Event], *, now: datetime, dedup_window_s: float
+    conn: Conn,
+    events: Sequence[Event],
+    *,
+    now: datetime,
+    dedup_window_s: float = DEFAULT_DEDUP_WINDOW_S,
 ) -> Ingested:
+    if not events:
+        return Ingested((), 0)
+    names = sorted({e.name for e in events})
+    await pauses.lock_names_shared(conn, names)
     await event_store.insert(conn, events, now=now)
+    candidates = await _triggered(conn, events)
+    winners = await runs.claim_keys(
+        conn,
+        [c.run for c in candidates],
+        now=now,
+        window_start=now - timedelta(seconds=dedup_window_s),
+    )
+    started = [c for c in candidates if c.run.id in winners]
+    await start_runs(conn, started, now=now)
+    resumed, cancelled = await _resolve_pauses(conn, events, names, now=now)
+    return Ingested(
+        tuple(s.run.id for s in started), len(candidates) - len(started), resumed, cancelled
+    )
+
+
+async def _triggered(conn: Conn, events: Sequence[Event]) -> list[_Start]:
     matches = await functions.triggered_by(conn, sorted({e.name for e in events}))
-    candidates: list[runs.NewRun] = []
+    starts: list[_Start] = []
     seen: set[tuple[object, str]] = set()
     for event in events:
         wire = event.to_wire()
+        if event.name == INVOKED:
+            start = await _invoked(conn, event, wire)
+            if start is not None:
+                starts.append(start)
+            continue
         for match in matches:
             if not match.names(event.name):
                 continue
@@ -48,22 +94,117 @@ async def ingest(
             if key in seen:  # the same event id twice in one request starts one run
                 continue
             seen.add(key)
-            candidates.append(
-                runs.NewRun(
-                    id=str(ULID()),
-                    function_id=match.function_id,
-                    function_version=match.version,
-                    event_ids=(event.internal_id,),
-                    key=event.id,
+            run = runs.NewRun(
+                id=str(ULID()),
+                function_id=match.function_id,
+                function_version=match.version,
+                event_ids=(event.internal_id,),
+                key=event.id,
+            )
+            starts.append(_Start(run, match.config, wire))
+    return starts
+
+
+async def _invoked(conn: Conn, event: Event, wire: dict[str, Any]) -> _Start | None:
+    """``inngest/function.invoked`` starts the named function whatever its triggers."""
+    meta = event.data.get("_inngest") if isinstance(event.data, dict) else None
+    slug = meta.get("fn_id") if isinstance(meta, dict) else None
+    if not isinstance(slug, str):
+        return None
+    fn = await functions.by_slug(conn, slug)
+    if fn is None or fn["archived_at"] is not None:
+        return None
+    run = runs.NewRun(
+        id=str(ULID()),
+        function_id=fn["id"],
+        function_version=fn["version"],
+        event_ids=(event.internal_id,),
+        key=event.id,
+    )
+    return _Start(run, fn["config"], wire)
+
+
+async def start_runs(conn: Conn, starts: Sequence[_Start], *, now: datetime) -> None:
+    """Insert runs with their first call, cancelOn matchers and start timeouts."""
+    if not starts:
+        return
+    await runs.insert(conn, [s.run for s in starts], now=now)
+    follow_ups: list[records.NewItem] = []
+    matchers: list[pauses.NewMatcher] = []
+    for start in starts:
+        run_id = start.run.id
+        follow_ups.append(items.discovery(run_id, now=now))
+        matchers.extend(cancel_matchers(run_id, start.config, start.event, now=now))
+        start_timeout = (start.config.get("timeouts") or {}).get("start")
+        if isinstance(start_timeout, str) and start_timeout:
+            at = now + durations.parse_duration(start_timeout)
+            follow_ups.append(items.run_timeout(run_id, "start", at=at))
+    await pauses.insert_matchers(conn, matchers, now=now)
+    await queue.enqueue(conn, follow_ups, now=now)
+
+
+def cancel_matchers(
+    run_id: str, config: dict[str, Any], event: dict[str, Any], *, now: datetime
+) -> list[pauses.NewMatcher]:
+    matchers = []
+    for entry in config.get("cancel") or []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("event"), str):
+            continue
+        timeout = entry.get("timeout")
+        if isinstance(timeout, str) and timeout:
+            expires_at = durations.parse_time_or_duration(timeout, now)
+        else:
+            expires_at = now + timedelta(seconds=MAX_SLEEP_S)
+        matchers.append(
+            pauses.NewMatcher(run_id, entry["event"], entry.get("if") or None, event, expires_at)
+        )
+    return matchers
+
+
+async def _resolve_pauses(
+    conn: Conn, events: Sequence[Event], names: Sequence[str], *, now: datetime
+) -> tuple[int, int]:
+    candidates = await pauses.candidates(conn, names, now=now)
+    if not candidates:
+        return 0, 0
+    matched: dict[uuid.UUID, Event] = {}
+    for event in events:  # in request order: the first matching event wins a pause
+        wire = event.to_wire()
+        for pause in candidates:
+            if pause.id in matched or pause.event_name != event.name:
+                continue
+            if pause.expression and not evaluate_bool(
+                pause.expression, pause.origin_event or {}, wire
+            ):
+                continue
+            matched[pause.id] = event
+    consumed = await pauses.consume(conn, list(matched))
+    follow_ups: list[records.NewItem] = []
+    stale_timeouts: list[int] = []
+    cancelled_runs: set[str] = set()
+    for won in consumed:
+        event = matched[won.id]
+        if won.timeout_item_id is not None:
+            stale_timeouts.append(won.timeout_item_id)
+        if won.kind == pauses.WAIT and won.step_id is not None:
+            follow_ups.append(
+                items.resume(
+                    won.run_id,
+                    won.step_id,
+                    won.step_name or won.step_id,
+                    "WaitForEvent",
+                    event.to_wire(),
+                    now=now,
                 )
             )
-    winners = await runs.claim_keys(
-        conn, candidates, now=now, window_start=now - timedelta(seconds=dedup_window_s)
-    )
-    started = [r for r in candidates if r.id in winners]
-    await runs.insert(conn, started, now=now)
-    await queue.enqueue(conn, [items.discovery(r.id, now=now) for r in started], now=now)
-    return Ingested(tuple(r.id for r in started), len(candidates) - len(started))
+        elif won.kind == pauses.CANCEL and won.run_id not in cancelled_runs:
+            cancelled_runs.add(won.run_id)
+            follow_ups.append(
+                items.cancel(won.run_id, f"event {event.name} ({event.internal_id})", now=now)
+            )
+    await queue.delete_items(conn, stale_timeouts)
+    await queue.enqueue(conn, follow_ups, now=now)
+    return len(consumed) - len(cancelled_runs), len(cancelled_runs)
 
 
 async def rerun(
@@ -72,6 +213,8 @@ async def rerun(
     original_run_id: str,
     function_id: uuid.UUID,
     version: int,
+    config: dict[str, Any],
+    events: Sequence[dict[str, Any]],
     event_ids: Sequence[str],
     now: datetime,
 ) -> str:
@@ -84,6 +227,5 @@ async def rerun(
         key=f"rerun:{original_run_id}:{ULID()}",
         original_run_id=original_run_id,
     )
-    await runs.insert(conn, [new], now=now)
-    await queue.enqueue(conn, [items.discovery(new.id, now=now)], now=now)
+    await start_runs(conn, [_Start(new, config, dict(events[0]) if events else {})], now=now)
     return new.id

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from inngest.queue import records
 
 CALL = "call"  # discovery call: run the function from the top (payload: run_id)
 PLANNED = "planned"  # targeted call of one planned step (payload: run_id, step_id, race)
 WAKE = "wake"  # a sleep is over (payload: run_id, step_id, name); no HTTP call
-KINDS = (CALL, PLANNED, WAKE)
-# Items whose completion may have to wait for siblings before the next discovery call.
-GROUP_KINDS = (PLANNED, WAKE)
+RESUME = (
+    "resume"  # a wait or invoke resolved: record memo (payload: run_id, step_id, name, op, memo)
+)
+PAUSE_TIMEOUT = "pause_timeout"  # a pause's deadline (payload: run_id, pause_id)
+CANCEL = "cancel"  # cancel a run (payload: run_id, reason)
+RUN_TIMEOUT = "run_timeout"  # timeouts.start / timeouts.finish (payload: run_id, which)
+KINDS = (CALL, PLANNED, WAKE, RESUME, PAUSE_TIMEOUT, CANCEL, RUN_TIMEOUT)
+# Items that settle part of a parallel group: the next discovery call waits for all of them.
+GROUP_KINDS = (PLANNED, WAKE, RESUME, PAUSE_TIMEOUT)
+# Cancellation jumps the queue: a cancelled run should make no further calls.
+CANCEL_PRIORITY = 100
 
 
 def discovery(run_id: str, *, now: datetime) -> records.NewItem:
@@ -33,6 +42,45 @@ def wake(run_id: str, step_id: str, name: str, *, at: datetime) -> records.NewIt
     return records.NewItem(
         kind=WAKE,
         payload={"run_id": run_id, "step_id": step_id, "name": name},
+        available_at=at,
+        partition_key=run_id,
+    )
+
+
+def resume(
+    run_id: str, step_id: str, name: str, op: str, memo: Any, *, now: datetime
+) -> records.NewItem:
+    return records.NewItem(
+        kind=RESUME,
+        payload={"run_id": run_id, "step_id": step_id, "name": name, "op": op, "memo": memo},
+        available_at=now,
+        partition_key=run_id,
+    )
+
+
+def pause_timeout(run_id: str, pause_id: str, *, at: datetime) -> records.NewItem:
+    return records.NewItem(
+        kind=PAUSE_TIMEOUT,
+        payload={"run_id": run_id, "pause_id": pause_id},
+        available_at=at,
+        partition_key=run_id,
+    )
+
+
+def cancel(run_id: str, reason: str, *, now: datetime) -> records.NewItem:
+    return records.NewItem(
+        kind=CANCEL,
+        payload={"run_id": run_id, "reason": reason},
+        priority=CANCEL_PRIORITY,
+        available_at=now,
+        partition_key=run_id,
+    )
+
+
+def run_timeout(run_id: str, which: str, *, at: datetime) -> records.NewItem:
+    return records.NewItem(
+        kind=RUN_TIMEOUT,
+        payload={"run_id": run_id, "which": which},
         available_at=at,
         partition_key=run_id,
     )

@@ -49,6 +49,10 @@ class CallRequest:
     # Bodies above this size go out empty with use_api=true; the SDK then fetches events and
     # steps from /v0 (contract §5.12). None never switches.
     use_api_above_bytes: int | None = None
+    # Sent as ctx.fn_id / ctx.qi_id: TS v4 then checkpoints step results to
+    # /v1/checkpoint/{run_id}/async during a discovery call (§5.11). None leaves them out.
+    function_id: str | None = None
+    queue_item_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,21 +136,25 @@ def _payload(
 ) -> dict[str, Any]:
     # PY validates this with pydantic strict mode: the top-level use_api, steps, ctx.stack,
     # ctx.attempt (int), ctx.disable_immediate_execution and ctx.run_id are mandatory.
-    # ctx.fn_id is deliberately absent: its presence turns on TS checkpointing (§5.11).
+    # ctx.fn_id turns on TS checkpointing (§5.11); it is sent only when the caller asks.
+    ctx: dict[str, Any] = {
+        "attempt": req.attempt,
+        "disable_immediate_execution": req.disable_immediate_execution,
+        "env": "",
+        "generation_id": req.generation_id,
+        "job_id": req.job_id,
+        "max_attempts": req.max_attempts,
+        "request_id": req.request_id,
+        "run_id": req.run_id,
+        "stack": {"current": len(stack), "stack": stack},
+        "step_id": req.step_id,
+        "use_api": use_api,
+    }
+    if req.function_id is not None:
+        ctx["fn_id"] = req.function_id
+        ctx["qi_id"] = req.queue_item_id or req.job_id
     return {
-        "ctx": {
-            "attempt": req.attempt,
-            "disable_immediate_execution": req.disable_immediate_execution,
-            "env": "",
-            "generation_id": req.generation_id,
-            "job_id": req.job_id,
-            "max_attempts": req.max_attempts,
-            "request_id": req.request_id,
-            "run_id": req.run_id,
-            "stack": {"current": len(stack), "stack": stack},
-            "step_id": req.step_id,
-            "use_api": use_api,
-        },
+        "ctx": ctx,
         "event": events[0],
         "events": events if not use_api else [],
         "steps": steps,

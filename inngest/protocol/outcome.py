@@ -301,3 +301,11 @@ def _error_body(body: bytes, status: int) -> dict[str, Any]:
             "message": f"SDK answered {status} with a body that is not JSON: {snippet!r}",
         }
     return normalize_error(payload, f"SDK answered {status} without an error message")
+
+
+def parse_op(item: object, path: str) -> Op:
+    """One op object outside a call answer (checkpoint requests); ProtocolError when invalid."""
+    try:
+        return _parse_op(item, path)
+    except _BadOp as exc:
+        raise ProtocolError(exc.message, path) from exc

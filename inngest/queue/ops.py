@@ -169,3 +169,17 @@ async def count_partition(conn: Conn, partition_key: str, *, kinds: Sequence[str
         conn, "queue_count_partition", {"partition_key": partition_key, "kinds": list(kinds)}
     )
     return int(rows[0][0])
+
+
+async def delete_items(conn: Conn, ids: Sequence[int]) -> int:
+    """Delete items by id whoever holds them (a holder's later ack then finds its lease lost)."""
+    if not ids:
+        return 0
+    return await _rowcount(conn, "queue_delete_items", {"ids": list(ids)})
+
+
+async def partition_items(conn: Conn, partition_key: str) -> list[dict[str, Any]]:
+    """A partition's items (held or not), soonest first: what a run is waiting for."""
+    names = ("id", "kind", "payload", "priority", "attempt", "available_at", "leased", "created_at")
+    rows = await _rows(conn, "queue_partition_items", {"partition_key": partition_key})
+    return [dict(zip(names, row, strict=True)) for row in rows]

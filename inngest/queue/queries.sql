@@ -117,3 +117,12 @@ WHERE p.priority IS NOT NULL;
 -- Uses ix_queue_items_partition_key; a partition (one run) holds a handful of items.
 SELECT count(*) FROM queue_items
 WHERE partition_key = %(partition_key)s AND kind = ANY(%(kinds)s);
+
+-- name: queue_delete_items
+-- Unfenced: for items whose purpose is gone (a pause's timeout once the pause resolved).
+DELETE FROM queue_items WHERE id = ANY(%(ids)s);
+
+-- name: queue_partition_items
+SELECT id, kind, payload, priority, attempt, available_at, lease_token IS NOT NULL AS leased,
+       created_at
+FROM queue_items WHERE partition_key = %(partition_key)s ORDER BY available_at, id;

@@ -39,6 +39,7 @@ class CallState:
     url: str
     max_attempts: int
     app_name: str
+    config: dict[str, Any]
     memo: tuple[tuple[str, Any], ...]  # (step id, memo value) in completion order
     events: tuple[dict[str, Any], ...]
 
@@ -120,8 +121,9 @@ async def load_for_call(conn: Conn, run_id: str) -> CallState | None:
         url=row[6],
         max_attempts=row[7],
         app_name=row[8],
-        memo=tuple((entry[0], entry[1]) for entry in row[9]),
-        events=tuple(row[10]),
+        config=row[9],
+        memo=tuple((entry[0], entry[1]) for entry in row[10]),
+        events=tuple(row[11]),
     )
 
 
@@ -152,7 +154,7 @@ async def save_steps(
         {
             "run_id": run_id,
             "step_ids": [s.step_id for s in steps],
-            "positions": list(range(first_position, first_position + len(steps))),
+            "first_position": first_position,
             "names": [s.name for s in steps],
             "ops": [s.op for s in steps],
             "memos": [Jsonb(s.memo) for s in steps],
@@ -265,3 +267,23 @@ async def list_page(
         },
     )
     return _rows(cur, await cur.fetchall())
+
+
+async def active_ids(
+    conn: Conn,
+    *,
+    function_slug: str,
+    created_after: datetime | None,
+    created_before: datetime | None,
+    limit: int,
+) -> list[str]:
+    cur = await conn.execute(
+        _SQL["runs_active_ids"],
+        {
+            "function_slug": function_slug,
+            "created_after": created_after,
+            "created_before": created_before,
+            "limit": limit,
+        },
+    )
+    return [row[0] for row in await cur.fetchall()]

@@ -26,7 +26,7 @@ FROM unnest(CAST(%(ids)s AS text[]), CAST(%(function_ids)s AS uuid[]),
 -- Everything one SDK call needs, in one round trip: the run, its function and app, the memo
 -- in completion order and the triggering events in trigger order.
 SELECT r.id, r.status, r.request_version, r.disable_immediate, r.step_count,
-       f.slug, f.url, f.max_attempts, a.name AS app_name,
+       f.slug, f.url, f.max_attempts, a.name AS app_name, f.config,
        COALESCE((SELECT jsonb_agg(jsonb_build_array(s.step_id, s.memo) ORDER BY s.position)
                  FROM steps s WHERE s.run_id = r.id), '[]'::jsonb) AS memo,
        COALESCE((SELECT jsonb_agg(
@@ -47,12 +47,24 @@ UPDATE runs SET status = 'Running', started_at = COALESCE(started_at, %(now)s)
 WHERE id = %(run_id)s AND status = 'Scheduled'
 
 -- name: steps_insert
--- ON CONFLICT DO NOTHING: a step's result is recorded once; a later answer never changes it.
+-- A step's result is recorded once; a later answer never changes it. Known steps are filtered
+-- first so positions stay contiguous (the caller holds the run lock, so nobody else inserts).
+WITH input AS (
+    SELECT s.step_id, s.name, s.op, s.memo, s.attempts, s.ord
+    FROM unnest(CAST(%(step_ids)s AS text[]), CAST(%(names)s AS text[]), CAST(%(ops)s AS text[]),
+                CAST(%(memos)s AS jsonb[]), CAST(%(attempts)s AS int[]))
+         WITH ORDINALITY AS s(step_id, name, op, memo, attempts, ord)
+), fresh AS (
+    SELECT DISTINCT ON (i.step_id) i.*
+    FROM input i
+    WHERE NOT EXISTS (SELECT 1 FROM steps t WHERE t.run_id = %(run_id)s AND t.step_id = i.step_id)
+    ORDER BY i.step_id, i.ord
+)
 INSERT INTO steps (run_id, step_id, position, name, op, memo, attempts, created_at)
-SELECT %(run_id)s, s.step_id, s.position, s.name, s.op, s.memo, s.attempts, %(now)s
-FROM unnest(CAST(%(step_ids)s AS text[]), CAST(%(positions)s AS int[]),
-            CAST(%(names)s AS text[]), CAST(%(ops)s AS text[]), CAST(%(memos)s AS jsonb[]),
-            CAST(%(attempts)s AS int[])) AS s(step_id, position, name, op, memo, attempts)
+SELECT %(run_id)s, f.step_id,
+       CAST(%(first_position)s AS int) + CAST(row_number() OVER (ORDER BY f.ord) AS int) - 1,
+       f.name, f.op, f.memo, f.attempts, %(now)s
+FROM fresh f
 ON CONFLICT (run_id, step_id) DO NOTHING
 RETURNING step_id
 
@@ -102,4 +114,12 @@ WHERE (CAST(%(status)s AS text) IS NULL OR r.status = %(status)s)
   AND (CAST(%(event_id)s AS text) IS NULL OR r.event_ids @> ARRAY[CAST(%(event_id)s AS text)])
   AND (CAST(%(cursor)s AS text) IS NULL OR r.id < %(cursor)s)
 ORDER BY r.id DESC
+LIMIT %(limit)s
+
+-- name: runs_active_ids
+SELECT r.id FROM runs r JOIN functions f ON f.id = r.function_id
+WHERE f.slug = %(function_slug)s AND r.status IN ('Scheduled', 'Running')
+  AND (CAST(%(created_after)s AS timestamptz) IS NULL OR r.created_at >= %(created_after)s)
+  AND (CAST(%(created_before)s AS timestamptz) IS NULL OR r.created_at < %(created_before)s)
+ORDER BY r.id
 LIMIT %(limit)s

@@ -7,17 +7,24 @@ no row, LeaseLost rolls everything back, and the new holder's answer is the one 
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from inngest.clock import to_ms
 from inngest.db.pool import Conn
 from inngest.engine import decide as engine
 from inngest.engine.run import RunStatus
 from inngest.errors import LeaseLost
-from inngest.ingest import items
+from inngest.expr import evaluate_bool
+from inngest.ingest import finish, items
+from inngest.ingest.events import INVOKED, ingest
+from inngest.protocol.events import new_event
 from inngest.queue import ops as queue
 from inngest.queue import records
-from inngest.store import runs
+from inngest.store import functions, pauses, runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,23 +33,45 @@ class Applied:
     finished: RunStatus | None
 
 
+@dataclass
+class _Txn:
+    """What the commands of one decision accumulate before the final writes."""
+
+    run_id: str
+    step_count: int
+    disable_immediate: bool
+    saves: list[runs.StepRecord]
+    follow_ups: list[records.NewItem]
+    finished: RunStatus | None = None
+    added: int = 0
+
+
+Decider = Callable[[Conn, RunStatus], Awaitable[engine.Decision]]
+
+
 async def apply(
     conn: Conn,
     item: records.Claimed,
-    decision: engine.Decision,
+    decision: engine.Decision | Decider,
     *,
+    state: runs.CallState,
+    call_started_at: datetime,
     request_version: int | None,
     attempt: runs.AttemptRecord | None,
     now: datetime,
 ) -> Applied:
     """Must be called inside ``conn.transaction()``; raises LeaseLost to roll it back."""
-    run_id = str(item.payload["run_id"])
+    run_id = state.run_id
     locked = await runs.lock(conn, run_id)
     if locked is None or RunStatus(locked[0]).ended:
         # Cancelled or finished while we were calling: drop the item, record nothing else.
         await _ack(conn, item)
         return Applied(0, None)
-    _, step_count, disable_immediate = locked
+    status, step_count, disable_immediate = locked
+    if not isinstance(decision, engine.Decision):
+        # Decisions that depend on rows only stable under the run lock (a pause's fate, the
+        # run's status for timeouts) are made here, after the lock.
+        decision = await decision(conn, RunStatus(status))
 
     retry = next((c for c in decision.commands if isinstance(c, engine.Retry)), None)
     if retry is not None:
@@ -51,63 +80,195 @@ async def apply(
     else:
         await _ack(conn, item)
 
-    saves = [c for c in decision.commands if isinstance(c, engine.SaveStep)]
-    added = await runs.save_steps(
-        conn,
-        run_id,
-        [runs.StepRecord(s.step_id, s.name, s.op, s.memo, s.attempts) for s in saves],
-        first_position=step_count,
-        now=now,
-    )
-
-    follow_ups: list[records.NewItem] = []
-    finished: RunStatus | None = None
+    txn = _Txn(run_id, step_count, disable_immediate, [], [])
     race = bool(item.payload.get("race"))
     for command in decision.commands:
-        if isinstance(command, engine.PlanSteps):
-            disable_immediate = True
-            follow_ups.extend(
+        if isinstance(command, engine.SaveStep):
+            txn.saves.append(
+                runs.StepRecord(
+                    command.step_id, command.name, command.op, command.memo, command.attempts
+                )
+            )
+        elif isinstance(command, engine.PlanSteps):
+            txn.disable_immediate = True
+            txn.follow_ups.extend(
                 items.planned(run_id, step_id, name, race=command.race, now=now)
                 for step_id, name in command.steps
             )
         elif isinstance(command, engine.Wake):
-            follow_ups.append(items.wake(run_id, command.step_id, command.name, at=command.at))
+            txn.follow_ups.append(items.wake(run_id, command.step_id, command.name, at=command.at))
+        elif isinstance(command, engine.Wait):
+            await _wait(conn, txn, state, command, since=call_started_at, now=now)
+        elif isinstance(command, engine.Invoke):
+            await _invoke(conn, txn, state, command, now=now)
         elif isinstance(command, engine.Discover):
-            # Coalesce a parallel group: only the last sibling to settle calls discovery
-            # (the run lock makes "last" well defined). Race mode calls after each one.
-            if command.coalesce and not race:
-                pending = await queue.count_partition(conn, run_id, kinds=items.GROUP_KINDS)
-                if pending:
-                    continue
-                disable_immediate = False
-            follow_ups.append(items.discovery(run_id, now=now))
+            await _discover(conn, txn, coalesce=command.coalesce and not race, now=now)
         elif isinstance(command, engine.Finish):
-            ended = await runs.finish(
+            await _save(conn, txn, now=now)
+            ended = await finish.finish_run(
                 conn,
-                run_id,
-                status=command.status.value,
+                run_id=run_id,
+                function_slug=state.function_slug,
+                events=state.events,
+                status=command.status,
                 output=command.output,
                 error=command.error,
                 now=now,
+                cancelled_by=command.cancelled_by,
             )
             if ended:
-                finished = command.status
-                # A finished run leaves nothing behind in the hot queue table.
-                await queue.delete_partition(conn, run_id)
+                txn.finished = command.status
 
-    if follow_ups and finished is None:
-        await queue.enqueue(conn, follow_ups, now=now)
+    await _save(conn, txn, now=now)
+    if txn.follow_ups and txn.finished is None:
+        await queue.enqueue(conn, txn.follow_ups, now=now)
     await runs.update_progress(
         conn,
         run_id,
         request_version=request_version,
-        disable_immediate=disable_immediate,
-        added_steps=added,
+        disable_immediate=txn.disable_immediate,
+        added_steps=txn.added,
         now=now,
     )
     if attempt is not None:
         await runs.record_attempt(conn, attempt)
-    return Applied(len(follow_ups) if finished is None else 0, finished)
+    enqueued = len(txn.follow_ups) if txn.finished is None else 0
+    # Lifecycle events of a finished run may have started runs or resumed parents elsewhere.
+    return Applied(enqueued + (1 if txn.finished is not None else 0), txn.finished)
+
+
+async def _save(conn: Conn, txn: _Txn, *, now: datetime) -> None:
+    if not txn.saves:
+        return
+    added = await runs.save_steps(
+        conn, txn.run_id, txn.saves, first_position=txn.step_count, now=now
+    )
+    txn.step_count += added
+    txn.added += added
+    txn.saves = []
+
+
+async def _discover(conn: Conn, txn: _Txn, *, coalesce: bool, now: datetime) -> None:
+    # Coalesce a parallel group: only the last member to settle calls discovery (the run lock
+    # makes "last" well defined). Race mode calls after each one.
+    if coalesce:
+        pending = await queue.count_partition(conn, txn.run_id, kinds=items.GROUP_KINDS)
+        pending -= sum(1 for f in txn.follow_ups if f.kind in items.GROUP_KINDS)
+        if pending > 0:
+            return
+        txn.disable_immediate = False
+    txn.follow_ups.append(items.discovery(txn.run_id, now=now))
+
+
+async def _wait(
+    conn: Conn,
+    txn: _Txn,
+    state: runs.CallState,
+    command: engine.Wait,
+    *,
+    since: datetime,
+    now: datetime,
+) -> None:
+    """Store the wait, unless an event that arrived during the call already matches it.
+
+    The exclusive advisory lock on the event name pairs with the shared one every ingest
+    takes: an event committed concurrently is either in the lookback or sees the pause.
+    """
+    origin = dict(state.events[0]) if state.events else {}
+    await pauses.lock_name(conn, command.event_name)
+    for candidate in await pauses.events_since(conn, command.event_name, since):
+        if command.expression is None or evaluate_bool(command.expression, origin, candidate):
+            txn.saves.append(
+                runs.StepRecord(command.step_id, command.name, "WaitForEvent", candidate, 1)
+            )
+            await _discover(conn, txn, coalesce=True, now=now)
+            return
+    await _pause_with_timeout(
+        conn,
+        txn,
+        kind=pauses.WAIT,
+        step_id=command.step_id,
+        step_name=command.name,
+        expires_at=command.expires_at,
+        now=now,
+        event_name=command.event_name,
+        expression=command.expression,
+        origin_event=origin,
+    )
+
+
+async def _invoke(
+    conn: Conn, txn: _Txn, state: runs.CallState, command: engine.Invoke, *, now: datetime
+) -> None:
+    fn = await functions.by_slug(conn, command.function_slug)
+    if fn is None or fn["archived_at"] is not None:
+        error = {
+            "name": "Error",
+            "message": f"could not find function with ID: {command.function_slug}",
+        }
+        txn.saves.append(
+            runs.StepRecord(command.step_id, command.name, "InvokeFunction", {"error": error}, 1)
+        )
+        await _discover(conn, txn, coalesce=True, now=now)
+        return
+    correlation_id = f"{state.run_id}.{command.step_id}"
+    await _pause_with_timeout(
+        conn,
+        txn,
+        kind=pauses.INVOKE,
+        step_id=command.step_id,
+        step_name=command.name,
+        expires_at=command.expires_at,
+        now=now,
+        correlation_id=correlation_id,
+    )
+    meta: dict[str, Any] = {
+        "fn_id": command.function_slug,
+        "correlation_id": correlation_id,
+        "expire": to_ms(command.expires_at),
+        "name": command.name,
+        "source_app_id": state.app_name,
+        "source_fn_id": state.function_slug,
+    }
+    event = new_event(
+        INVOKED, {**command.data, "_inngest": meta}, now_ms=to_ms(now), v=command.version
+    )
+    await ingest(conn, [event], now=now)
+
+
+async def _pause_with_timeout(
+    conn: Conn,
+    txn: _Txn,
+    *,
+    kind: str,
+    step_id: str,
+    step_name: str,
+    expires_at: datetime,
+    now: datetime,
+    event_name: str | None = None,
+    expression: str | None = None,
+    origin_event: dict[str, Any] | None = None,
+    correlation_id: str | None = None,
+) -> None:
+    pause_id = uuid.uuid4()
+    [timeout_id] = await queue.enqueue(
+        conn, [items.pause_timeout(txn.run_id, str(pause_id), at=expires_at)], now=now
+    )
+    await pauses.insert(
+        conn,
+        pause_id=pause_id,
+        run_id=txn.run_id,
+        kind=kind,
+        step_id=step_id,
+        step_name=step_name,
+        expires_at=expires_at,
+        timeout_item_id=timeout_id,
+        now=now,
+        event_name=event_name,
+        expression=expression,
+        origin_event=origin_event,
+        correlation_id=correlation_id,
+    )
 
 
 async def _ack(conn: Conn, item: records.Claimed) -> None:

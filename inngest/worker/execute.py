@@ -15,15 +15,18 @@ from inngest.db.pool import Pool
 from inngest.engine import decide as engine
 from inngest.engine.retry import RetryPolicy
 from inngest.engine.run import DISCOVERY, RunStatus
-from inngest.errors import LeaseLost
+from inngest.errors import LeaseLost, ProtocolError
 from inngest.ingest import items
-from inngest.protocol import call, outcome
+from inngest.protocol import call, durations, outcome
 from inngest.queue import ops as queue
 from inngest.queue import records
 from inngest.store import runs
-from inngest.worker import commit, driver
+from inngest.worker import commit, driver, internal
 
 log = logging.getLogger(__name__)
+
+# Past this the call goes out without events and memo, and the SDK fetches them from /v0.
+USE_API_ABOVE_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +43,9 @@ class Executor:
     async def run(self, item: records.Claimed) -> commit.Applied | None:
         """Execute ``item``; None when there was nothing to commit (lease lost, run gone)."""
         try:
-            if item.kind == items.WAKE:
-                return await self._wake(item)
-            return await self._call(item)
+            if item.kind in (items.CALL, items.PLANNED):
+                return await self._call(item)
+            return await self._internal(item)
         except LeaseLost:
             log.warning(
                 "lease lost; another worker owns the item now",
@@ -50,19 +53,35 @@ class Executor:
             )
             return None
 
-    async def _wake(self, item: records.Claimed) -> commit.Applied:
-        step_id = str(item.payload["step_id"])
-        decision = engine.Decision(
-            (
-                engine.SaveStep(step_id, str(item.payload.get("name", step_id)), "Sleep", None, 1),
-                engine.Discover(coalesce=True),
-            ),
-            "wake",
-        )
+    async def _internal(self, item: records.Claimed) -> commit.Applied | None:
+        run_id = str(item.payload["run_id"])
         async with self.pool.connection() as conn, conn.transaction():
-            return await commit.apply(
-                conn, item, decision, request_version=None, attempt=None, now=self.clock.now()
+            state = await runs.load_for_call(conn, run_id)
+            if state is None:
+                await queue.complete(conn, [(item.id, item.lease_token)])
+                return None
+            now = self.clock.now()
+            applied = await commit.apply(
+                conn,
+                item,
+                internal.decision_for(item),
+                state=state,
+                call_started_at=now,
+                request_version=None,
+                attempt=None,
+                now=now,
             )
+        if applied.finished is not None:
+            log.info(
+                "run ended",
+                extra={
+                    "action": f"run.{applied.finished.value.lower()}",
+                    "run_id": run_id,
+                    "function": state.function_slug,
+                    "cause": item.kind,
+                },
+            )
+        return applied
 
     async def _call(self, item: records.Claimed) -> commit.Applied | None:
         run_id = str(item.payload["run_id"])
@@ -74,7 +93,7 @@ class Executor:
                     await queue.complete(conn, [(item.id, item.lease_token)])
                 return None
             if state.status == RunStatus.SCHEDULED:
-                await runs.mark_started(conn, run_id, now=self.clock.now())
+                await self._start(conn, state)
             await conn.commit()
 
         context = {
@@ -103,6 +122,9 @@ class Executor:
                 request_id=str(uuid.uuid4()),
                 generation_id=item.attempt,
                 now_s=int(started.timestamp()),
+                use_api_above_bytes=USE_API_ABOVE_BYTES,
+                function_id=state.function_slug,
+                queue_item_id=str(item.id),
             )
         )
         result = await driver.send(self.client, prepared, started)
@@ -138,12 +160,26 @@ class Executor:
                 conn,
                 item,
                 decision,
+                state=state,
+                call_started_at=started,
                 request_version=result.request_version,
                 attempt=attempt,
                 now=now,
             )
         _log_result(context, decision, result, applied, retry_at)
         return applied
+
+    async def _start(self, conn: Any, state: runs.CallState) -> None:
+        """The run's first call begins: Running, and the finish timeout starts counting."""
+        now = self.clock.now()
+        await runs.mark_started(conn, state.run_id, now=now)
+        finish_after = (state.config.get("timeouts") or {}).get("finish")
+        if isinstance(finish_after, str) and finish_after:
+            try:
+                at = now + durations.parse_duration(finish_after)
+            except ProtocolError:
+                return
+            await queue.enqueue(conn, [items.run_timeout(state.run_id, "finish", at=at)], now=now)
 
 
 def _log_result(

@@ -1,0 +1,55 @@
+"""Cancelling runs from outside: one run by id, or a function's runs in a time range."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from inngest.db.pool import Conn
+from inngest.engine.run import RunStatus
+from inngest.errors import NotFound
+from inngest.ingest.finish import finish_run
+from inngest.store import runs
+
+
+async def cancel_run(conn: Conn, run_id: str, *, reason: str, now: datetime) -> bool:
+    """Cancel ``run_id`` in the caller's transaction; False when it had already ended.
+
+    A call in flight for the run may still return; its commit finds the run ended and records
+    nothing, so a cancelled run makes no further progress.
+    """
+    locked = await runs.lock(conn, run_id)
+    if locked is None:
+        raise NotFound("run", run_id)
+    if RunStatus(locked[0]).ended:
+        return False
+    state = await runs.load_for_call(conn, run_id)
+    assert state is not None
+    return await finish_run(
+        conn,
+        run_id=run_id,
+        function_slug=state.function_slug,
+        events=state.events,
+        status=RunStatus.CANCELLED,
+        output=None,
+        error=None,
+        now=now,
+        cancelled_by=reason,
+    )
+
+
+async def active_runs(
+    conn: Conn,
+    *,
+    function_slug: str,
+    started_after: datetime | None,
+    started_before: datetime | None,
+    limit: int,
+) -> list[str]:
+    """Ids of a function's runs not yet ended, created in the range (oldest first)."""
+    return await runs.active_ids(
+        conn,
+        function_slug=function_slug,
+        created_after=started_after,
+        created_before=started_before,
+        limit=limit,
+    )
