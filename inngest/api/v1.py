@@ -200,6 +200,14 @@ async def checkpoint(request: Request[Any, Any, Any], deps: ApiDeps, run_id: str
             return Response(
                 http.error_body(http.CONFLICT, "run has ended"), status_code=http.CONFLICT
             )
+        now = deps.clock.now()
+        await runs.add_history(
+            conn,
+            [
+                runs.HistoryEntry(run_id, now, "step.completed", r.step_id, r.name, 1, r.memo)
+                for r in records
+            ],
+        )
         added = await runs.save_steps(
             conn, run_id, records, first_position=locked[1], now=deps.clock.now()
         )

@@ -141,6 +141,18 @@ async def start_runs(conn: Conn, starts: Sequence[_Start], *, now: datetime) -> 
             follow_ups.append(items.run_timeout(run_id, "start", at=at))
     await pauses.insert_matchers(conn, matchers, now=now)
     await queue.enqueue(conn, follow_ups, now=now)
+    await runs.add_history(
+        conn,
+        [
+            runs.HistoryEntry(
+                s.run.id,
+                now,
+                "run.scheduled",
+                data={"event_ids": list(s.run.event_ids), "event": s.event.get("name")},
+            )
+            for s in starts
+        ],
+    )
 
 
 def cancel_matchers(

@@ -52,6 +52,14 @@ async def finish_run(
     )
     if not ended:
         return False
+    summary: dict[str, Any] = {"output": output} if status is RunStatus.COMPLETED else {}
+    if error is not None:
+        summary["error"] = error
+    if cancelled_by is not None:
+        summary["cancelled_by"] = cancelled_by
+    await runs.add_history(
+        conn, [runs.HistoryEntry(run_id, now, f"run.{status.value.lower()}", data=summary)]
+    )
     # A finished run leaves nothing behind in the hot queue table, and no pause.
     await queue.delete_partition(conn, run_id)
     await pauses.delete_for_run(conn, run_id)

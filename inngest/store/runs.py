@@ -244,6 +244,7 @@ async def get(conn: Conn, run_id: str) -> dict[str, Any] | None:
     run["steps"] = _rows(cur, await cur.fetchall())
     cur = await conn.execute(_SQL["attempts_for_run"], {"run_id": run_id})
     run["attempts"] = _rows(cur, await cur.fetchall())
+    run["history"] = await history(conn, run_id)
     return run
 
 
@@ -287,3 +288,39 @@ async def active_ids(
         },
     )
     return [row[0] for row in await cur.fetchall()]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One line of a run's story (kinds like run.scheduled, step.completed, sleep.started)."""
+
+    run_id: str
+    at: datetime
+    kind: str
+    step_id: str | None = None
+    step_name: str | None = None
+    attempt: int | None = None
+    data: Any = None
+
+
+async def add_history(conn: Conn, entries: Sequence[HistoryEntry]) -> None:
+    """One statement for all of a transaction's entries."""
+    if not entries:
+        return
+    await conn.execute(
+        _SQL["history_insert"],
+        {
+            "run_ids": [e.run_id for e in entries],
+            "ats": [e.at for e in entries],
+            "kinds": [e.kind for e in entries],
+            "step_ids": [e.step_id for e in entries],
+            "step_names": [e.step_name for e in entries],
+            "attempts": [e.attempt for e in entries],
+            "datas": [None if e.data is None else Jsonb(e.data) for e in entries],
+        },
+    )
+
+
+async def history(conn: Conn, run_id: str) -> list[dict[str, Any]]:
+    cur = await conn.execute(_SQL["history_for_run"], {"run_id": run_id})
+    return _rows(cur, await cur.fetchall())

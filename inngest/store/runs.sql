@@ -123,3 +123,14 @@ WHERE f.slug = %(function_slug)s AND r.status IN ('Scheduled', 'Running')
   AND (CAST(%(created_before)s AS timestamptz) IS NULL OR r.created_at < %(created_before)s)
 ORDER BY r.id
 LIMIT %(limit)s
+
+-- name: history_insert
+INSERT INTO run_history (run_id, at, kind, step_id, step_name, attempt, data)
+SELECT * FROM unnest(CAST(%(run_ids)s AS text[]), CAST(%(ats)s AS timestamptz[]),
+                     CAST(%(kinds)s AS text[]), CAST(%(step_ids)s AS text[]),
+                     CAST(%(step_names)s AS text[]), CAST(%(attempts)s AS int[]),
+                     CAST(%(datas)s AS jsonb[]))
+
+-- name: history_for_run
+SELECT id, at, kind, step_id, step_name, attempt, data
+FROM run_history WHERE run_id = %(run_id)s ORDER BY id

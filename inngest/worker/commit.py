@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +44,18 @@ class _Txn:
     follow_ups: list[records.NewItem]
     finished: RunStatus | None = None
     added: int = 0
+    history: list[runs.HistoryEntry] = field(default_factory=list)
+
+    def note(
+        self,
+        at: datetime,
+        kind: str,
+        step: str | None = None,
+        name: str | None = None,
+        attempt: int | None = None,
+        data: Any = None,
+    ) -> None:
+        self.history.append(runs.HistoryEntry(self.run_id, at, kind, step, name, attempt, data))
 
 
 Decider = Callable[[Conn, RunStatus], Awaitable[engine.Decision]]
@@ -73,14 +85,22 @@ async def apply(
         # run's status for timeouts) are made here, after the lock.
         decision = await decision(conn, RunStatus(status))
 
+    txn = _Txn(run_id, step_count, disable_immediate, [], [])
     retry = next((c for c in decision.commands if isinstance(c, engine.Retry)), None)
     if retry is not None:
         if not await queue.retry(conn, item.id, item.lease_token, available_at=retry.at):
             raise LeaseLost(item.id, str(item.lease_token))
+        target = item.payload.get("step_id")
+        txn.note(
+            now,
+            "attempt.failed",
+            target,
+            item.payload.get("name"),
+            item.attempt,
+            {"error": decision.error, "retry_at": retry.at.isoformat()},
+        )
     else:
         await _ack(conn, item)
-
-    txn = _Txn(run_id, step_count, disable_immediate, [], [])
     race = bool(item.payload.get("race"))
     for command in decision.commands:
         if isinstance(command, engine.SaveStep):
@@ -89,13 +109,29 @@ async def apply(
                     command.step_id, command.name, command.op, command.memo, command.attempts
                 )
             )
+            txn.note(
+                now,
+                _step_kind(command.op, command.memo),
+                command.step_id,
+                command.name,
+                command.attempts,
+                command.memo,
+            )
         elif isinstance(command, engine.PlanSteps):
+            txn.note(now, "steps.planned", data={"steps": [n for _, n in command.steps]})
             txn.disable_immediate = True
             txn.follow_ups.extend(
                 items.planned(run_id, step_id, name, race=command.race, now=now)
                 for step_id, name in command.steps
             )
         elif isinstance(command, engine.Wake):
+            txn.note(
+                now,
+                "sleep.started",
+                command.step_id,
+                command.name,
+                data={"until": command.at.isoformat()},
+            )
             txn.follow_ups.append(items.wake(run_id, command.step_id, command.name, at=command.at))
         elif isinstance(command, engine.Wait):
             await _wait(conn, txn, state, command, since=call_started_at, now=now)
@@ -132,9 +168,21 @@ async def apply(
     )
     if attempt is not None:
         await runs.record_attempt(conn, attempt)
+    await runs.add_history(conn, txn.history)
     enqueued = len(txn.follow_ups) if txn.finished is None else 0
     # Lifecycle events of a finished run may have started runs or resumed parents elsewhere.
     return Applied(enqueued + (1 if txn.finished is not None else 0), txn.finished)
+
+
+def _step_kind(op: str, memo: Any) -> str:
+    failed = isinstance(memo, dict) and set(memo) == {"error"}
+    if op == "Sleep":
+        return "sleep.completed"
+    if op == "WaitForEvent":
+        return "wait.timed_out" if memo is None else "wait.matched"
+    if op == "InvokeFunction":
+        return "invoke.failed" if failed else "invoke.completed"
+    return "step.failed" if failed else "step.completed"
 
 
 async def _save(conn: Conn, txn: _Txn, *, now: datetime) -> None:
@@ -181,8 +229,20 @@ async def _wait(
             txn.saves.append(
                 runs.StepRecord(command.step_id, command.name, "WaitForEvent", candidate, 1)
             )
+            txn.note(now, "wait.matched", command.step_id, command.name, data=candidate)
             await _discover(conn, txn, coalesce=True, now=now)
             return
+    txn.note(
+        now,
+        "wait.started",
+        command.step_id,
+        command.name,
+        data={
+            "event": command.event_name,
+            "if": command.expression,
+            "until": command.expires_at.isoformat(),
+        },
+    )
     await _pause_with_timeout(
         conn,
         txn,
@@ -212,6 +272,13 @@ async def _invoke(
         await _discover(conn, txn, coalesce=True, now=now)
         return
     correlation_id = f"{state.run_id}.{command.step_id}"
+    txn.note(
+        now,
+        "invoke.started",
+        command.step_id,
+        command.name,
+        data={"function": command.function_slug, "until": command.expires_at.isoformat()},
+    )
     await _pause_with_timeout(
         conn,
         txn,

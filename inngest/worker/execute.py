@@ -173,6 +173,7 @@ class Executor:
         """The run's first call begins: Running, and the finish timeout starts counting."""
         now = self.clock.now()
         await runs.mark_started(conn, state.run_id, now=now)
+        await runs.add_history(conn, [runs.HistoryEntry(state.run_id, now, "run.started")])
         finish_after = (state.config.get("timeouts") or {}).get("finish")
         if isinstance(finish_after, str) and finish_after:
             try:
