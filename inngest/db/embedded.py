@@ -227,6 +227,8 @@ def _start(cluster: _Cluster, port: int | None) -> int:
         chosen = port if port is not None else _free_port()
         # Listen on loopback TCP only: no unix socket, whose default directory may not exist or be
         # writable here.
+        # max_connections: every server process pools up to database.pool_max connections, and the
+        # test suite runs several servers and pools at once on one cluster.
         server_options = (
             f"-p {chosen} -c listen_addresses=127.0.0.1 -c unix_socket_directories= "
             "-c max_connections=200"
