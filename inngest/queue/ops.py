@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from psycopg import AsyncConnection
 from psycopg.rows import TupleRow, tuple_row
@@ -79,6 +79,7 @@ async def claim(
     priority descending, then due time, then id. ``kinds`` restricts the claim to those kinds."""
     if limit <= 0:
         return []
+    token = uuid4()
     rows = await _rows(
         conn,
         "queue_claim",
@@ -86,11 +87,11 @@ async def claim(
             "now": now,
             "lease_until": now + timedelta(seconds=lease_s),
             "limit": limit,
+            "lease_token": token,
             "kinds": list(kinds) if kinds is not None else None,
         },
     )
-    # Columns come in Claimed's field order.
-    return [Claimed(*row) for row in rows]
+    return [Claimed(row[0], row[1], row[2], row[3], row[4], token, row[5], row[6]) for row in rows]
 
 
 async def extend(conn: Conn, leases: Sequence[Lease], *, lease_s: float, now: datetime) -> set[int]:

@@ -24,8 +24,9 @@ RETURNING id;
 -- instead of queueing behind its row locks; each row goes to exactly one of them, and a skipped
 -- row is found by the next claim. The LIMIT sits under the lock so at most `limit` rows are locked.
 -- The kinds filter is a plain filter on the index scan, so the claim order stays the index order.
--- Each row gets its own token, so fencing is per item. The outer SELECT restores claim order,
--- which RETURNING does not promise.
+-- One fresh token per claim, chosen by the caller: (id, token) pairs are still unique per claim,
+-- so fencing stays per item, and the server draws no random uuid per row. The outer SELECT
+-- restores claim order, which RETURNING does not promise.
 WITH picked AS (
     SELECT id, available_at
     FROM queue_items
@@ -37,15 +38,15 @@ WITH picked AS (
 ),
 claimed AS (
     UPDATE queue_items AS q
-    SET lease_token = gen_random_uuid(),
+    SET lease_token = %(lease_token)s,
         available_at = %(lease_until)s,
         claimed_at = %(now)s
     FROM picked
     WHERE q.id = picked.id
-    RETURNING q.id, q.kind, q.payload, q.priority, q.attempt, q.lease_token, q.partition_key,
-              q.created_at, picked.available_at AS due_at
+    RETURNING q.id, q.kind, q.payload, q.priority, q.attempt, q.partition_key, q.created_at,
+              picked.available_at AS due_at
 )
-SELECT id, kind, payload, priority, attempt, lease_token, partition_key, created_at
+SELECT id, kind, payload, priority, attempt, partition_key, created_at
 FROM claimed
 ORDER BY priority DESC, due_at, id;
 

@@ -23,6 +23,8 @@ class NewItem:
 class Claimed:
     """An item held under a lease; ``(id, lease_token)`` fences every later write for it.
 
+    The items of one claim share a fresh token; the pair is what is unique, so fencing is per item.
+
     ``attempt`` counts retries recorded through ``ops.retry`` (0 on the first delivery); a lease
     that simply expired is not an attempt.
     """

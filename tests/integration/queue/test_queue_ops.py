@@ -84,10 +84,14 @@ async def test_future_items_wait_until_due(conn: AsyncConnection[Any]) -> None:
     assert len(await ops.claim(conn, limit=10, lease_s=30, now=at(60))) == 1
 
 
-async def test_each_item_gets_its_own_lease_token(conn: AsyncConnection[Any]) -> None:
+async def test_each_claim_gets_a_fresh_lease_token(conn: AsyncConnection[Any]) -> None:
     await ops.enqueue(conn, [NewItem("k", {}) for _ in range(3)], now=T0)
-    claimed = await ops.claim(conn, limit=3, lease_s=30, now=T0)
-    assert len({c.lease_token for c in claimed}) == 3
+    first = await ops.claim(conn, limit=2, lease_s=30, now=T0)
+    [second] = await ops.claim(conn, limit=2, lease_s=30, now=T0)
+    assert len({c.lease_token for c in first}) == 1
+    assert second.lease_token != first[0].lease_token
+    # Fencing is per item: another item's id with this claim's token matches nothing.
+    assert await ops.complete(conn, [(second.id, first[0].lease_token)]) == set()
 
 
 async def test_complete_deletes_only_held_items(conn: AsyncConnection[Any]) -> None:

@@ -80,7 +80,13 @@ async def test_claim_uses_the_claim_index(
     plan = await explain(
         seeded,
         "queue_claim",
-        {"now": T0, "lease_until": T0 + timedelta(seconds=30), "limit": 10, "kinds": kinds},
+        {
+            "now": T0,
+            "lease_until": T0 + timedelta(seconds=30),
+            "lease_token": uuid4(),
+            "limit": 10,
+            "kinds": kinds,
+        },
     )
     assert "ix_queue_items_claim" in index_names(plan), plan
     assert "Seq Scan" not in node_types(plan), plan

@@ -41,6 +41,8 @@ async def test_each_statement_receives_its_placeholders(monkeypatch: pytest.Monk
     await ops.release(conn, [lease], now=T0)
     await ops.delete_partition(conn, "p")
     await ops.count_partition(conn, "p", kinds=["k"])
+    await ops.delete_items(conn, [1])
+    await ops.partition_items(conn, "p")
     await ops.pending_count(conn)
     await ops.next_due(conn, now=T0)
 
