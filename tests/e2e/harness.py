@@ -44,7 +44,8 @@ CACHE_DIR = E2E_DIR / ".cache"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
-SDKS = ("ts", "py")
+# INNGEST_E2E_SDKS=ts (or py) limits the suite to one SDK, e.g. where Node.js is missing.
+SDKS = tuple(s.strip() for s in os.environ.get("INNGEST_E2E_SDKS", "ts,py").split(",") if s.strip())
 ALL_FUNCTIONS = ("three-steps", "single", "flaky", "fatal", "conditional", "wild", "slow-steps")
 FINAL_STATUSES = frozenset({"Completed", "Failed", "Cancelled"})
 
@@ -59,6 +60,10 @@ T = TypeVar("T")
 # --- polling and ports -------------------------------------------------------------------------
 
 
+class WaitAborted(Exception):
+    """Raised by a ``wait_until`` predicate when waiting longer cannot help."""
+
+
 def wait_until(
     predicate: Callable[[], T],
     timeout_s: float = RUN_TIMEOUT_S,
@@ -69,13 +74,15 @@ def wait_until(
 
     Exceptions raised by the predicate count as "not yet" (a process still starting refuses
     connections; an ``assert`` inside the predicate is an eventually-assert); the last one is
-    reported when the deadline passes.
+    reported when the deadline passes. ``WaitAborted`` ends the wait at once.
     """
     deadline = time.monotonic() + timeout_s
     last_error: BaseException | None = None
     while True:
         try:
             value = predicate()
+        except WaitAborted:
+            raise
         except Exception as exc:
             last_error = exc
         else:
@@ -425,7 +432,7 @@ class Server:
         return self.api.send_event(self.event_key, event)
 
 
-class ProcessExited(Exception):
+class ProcessExited(WaitAborted):
     def __init__(self, process: Process) -> None:
         super().__init__(f"{process.name} exited early with code {process.returncode()}")
         self.process = process
