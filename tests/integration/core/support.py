@@ -94,7 +94,6 @@ async def wait_final(pool: Pool, run_id: str, deadline_s: float = DEADLINE_S) ->
 class Worker:
     runtime: Runtime
     client: httpx.AsyncClient
-    scope: anyio.CancelScope
 
 
 def make_executor(
@@ -122,7 +121,8 @@ async def running_worker(
 ) -> AsyncIterator[Worker]:
     """A Runtime wired as the server wires it, running in a task group until the block exits.
 
-    Leaving the block cancels the worker with no grace period, as a killed process would.
+    Leaving the block stops it with no grace period: in-flight calls are abandoned without an
+    ack, exactly as a killed process leaves them (their leases expire).
     """
     clock = clock or SystemClock()
     client = driver.make_client(timeout_s=30.0, max_connections=workers)
@@ -140,16 +140,12 @@ async def running_worker(
                 shutdown_grace_s=0.0,
                 dedup_window_s=DAY_S,
             )
-            scope = anyio.CancelScope()
-
-            async def run() -> None:
-                with scope:
-                    await runtime.run()
-
-            tg.start_soon(run)
+            tg.start_soon(runtime.run)
             try:
-                yield Worker(runtime, client, scope)
+                yield Worker(runtime, client)
             finally:
-                tg.cancel_scope.cancel()
+                # The runtime shields its executors from outside cancellation; stop() is the way
+                # to end it (claiming stops, the zero grace period abandons in-flight items).
+                runtime.stop()
     finally:
         await client.aclose()
