@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Litestar, Response, get
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.enums import ScopeType
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 import inngest
 from inngest.api import errors, rest, sdk, v1
@@ -43,13 +46,32 @@ async def health(deps: ApiDeps) -> Response[Any]:
     )
 
 
+def server_kind_middleware(kind: str) -> Callable[[ASGIApp], ASGIApp]:
+    """Adds X-Inngest-Server-Kind to every response; the SDKs compare it with their mode
+    (PROTOCOL.md §2.6). A middleware, not an after_request hook: route handlers are module
+    objects shared by every app in the process, and hooks are resolved onto them once."""
+    header = (b"x-inngest-server-kind", kind.encode())
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != ScopeType.HTTP:
+                await app(scope, receive, send)
+                return
+
+            async def send_with_kind(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message = {**message, "headers": [*message.get("headers", []), header]}
+                await send(message)
+
+            await app(scope, receive, send_with_kind)
+
+        return middleware
+
+    return wrap
+
+
 def create_app(deps: ApiDeps) -> Litestar:
     kind = deps.settings.personality
-
-    def server_kind(response: Response[Any]) -> Response[Any]:
-        # The SDKs compare this header with their own mode (PROTOCOL.md §2.6).
-        response.headers["X-Inngest-Server-Kind"] = kind
-        return response
 
     async def provide_deps() -> ApiDeps:
         return deps
@@ -58,7 +80,7 @@ def create_app(deps: ApiDeps) -> Litestar:
         route_handlers=[health, *sdk.ROUTES, rest.router, v1.router],
         dependencies={"deps": Provide(provide_deps)},
         exception_handlers=errors.HANDLERS,
-        after_request=server_kind,
+        middleware=[server_kind_middleware(kind)],
         state=State({"deps": deps}),
         request_max_body_size=deps.settings.api.max_body_bytes,
         openapi_config=OpenAPIConfig(

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, SerializationException
 from litestar.exceptions import ValidationException as LitestarValidation
 
 from inngest import errors
@@ -56,10 +56,12 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
         limit = request.app.state.deps.settings.api.max_body_bytes
         message = f"request body is larger than {limit} bytes (setting api.max_body_bytes)"
         return Response(error_body(TOO_LARGE, message), status_code=TOO_LARGE)
+    detail = str(exc.detail)
+    if isinstance(exc.__cause__, SerializationException):
+        # Litestar's message alone ("Input data was truncated") does not say it is about JSON.
+        detail = f"request body is not valid JSON: {detail}"
     return Response(
-        error_body(exc.status_code, str(exc.detail)),
-        status_code=exc.status_code,
-        headers=exc.headers,
+        error_body(exc.status_code, detail), status_code=exc.status_code, headers=exc.headers
     )
 
 

@@ -273,12 +273,6 @@ async def test_register_bearer_in_cloud_mode(
         assert await count(pool, "apps") == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="inngest/api/app.py: the after_request hook that sets X-Inngest-Server-Kind is "
-    "resolved once per module-level route handler, so every later app in the process answers "
-    "with the first app's personality",
-)
 async def test_each_app_announces_its_own_server_kind(pool: Pool, db_url: str) -> None:
     async with api_client(dev_settings(db_url), pool, db_url) as dev:
         assert (await dev.get("/health")).headers["x-inngest-server-kind"] == "dev"
