@@ -7,6 +7,8 @@ of 1-3 s and finishes once the sleep is in the memo. N runs start spread over a 
 Lateness of a run = the instant the app receives its post-sleep call - the sleep's due instant as
 the server recorded it (the ``sleep.started`` history entry's ``data.until``). Also reported:
 
+- the two halves of it: due -> the wake item claimed and committed (``sleep.completed`` ``at``),
+  and that commit -> the post-sleep call reaching the app;
 - "app view": the same receipt measured from the instant the app answered the Sleep, plus the
   duration (adds the server's handling of the 206 before it computes the due instant);
 - baseline: an ``asyncio.sleep`` of the same duration started in this process when the app
@@ -109,24 +111,37 @@ def summarize(lateness_s: list[float]) -> dict[str, float]:
     }
 
 
-async def due_instants(
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    due: float  # sleep.started data.until
+    resumed: float | None  # sleep.completed at: the wake item was claimed and committed
+
+
+def _timestamp(text: Any) -> float:
+    value = datetime.fromisoformat(str(text))
+    return value.replace(tzinfo=value.tzinfo or UTC).timestamp()
+
+
+async def recorded(
     client: httpx.AsyncClient, api_url: str, run_ids: list[str]
-) -> dict[str, float]:
-    """Each run's sleep due instant from its history (``sleep.started`` ``data.until``)."""
+) -> dict[str, Recorded]:
+    """Each run's sleep due instant and wake-up commit from its history."""
     sem = asyncio.Semaphore(8)
 
-    async def one(run_id: str) -> tuple[str, float | None]:
+    async def one(run_id: str) -> tuple[str, Recorded | None]:
         async with sem:
             response = await client.get(f"{api_url}/api/v1/runs/{run_id}")
         response.raise_for_status()
+        due = resumed = None
         for entry in response.json()["data"]["history"]:
             if entry.get("kind") == "sleep.started":
-                until = datetime.fromisoformat(str(entry["data"]["until"]))
-                return run_id, until.replace(tzinfo=until.tzinfo or UTC).timestamp()
-        return run_id, None
+                due = _timestamp(entry["data"]["until"])
+            elif entry.get("kind") == "sleep.completed":
+                resumed = _timestamp(entry["at"])
+        return run_id, Recorded(due, resumed) if due is not None else None
 
     found = await asyncio.gather(*(one(r) for r in run_ids))
-    return {run_id: due for run_id, due in found if due is not None}
+    return {run_id: r for run_id, r in found if r is not None}
 
 
 async def measure(
@@ -173,21 +188,28 @@ async def measure(
                 await asyncio.sleep(0.1)
             progress.update(task, completed=app.woken)
             server_cpu_s = server.cpu_s() - cpu0
-            dues = await due_instants(client, server.api_url, list(app.runs))
+            history = await recorded(client, server.api_url, list(app.runs))
             await asyncio.gather(*app.timers)
     finally:
         common.drop_database(server_url, name)
 
-    server_view, app_view = [], []
+    server_view, app_view, to_commit, to_call = [], [], [], []
     for run_id, run in app.runs.items():
         if run.woke_at is None:
             continue
-        if run_id in dues:
-            server_view.append(run.woke_at - dues[run_id])
         app_view.append(run.woke_at - (run.answered_at + run.duration_s))
+        rec = history.get(run_id)
+        if rec is None:
+            continue
+        server_view.append(run.woke_at - rec.due)
+        if rec.resumed is not None:
+            to_commit.append(rec.resumed - rec.due)
+            to_call.append(run.woke_at - rec.resumed)
     return {
         "config": config,
         "server_due": summarize(server_view),
+        "due_to_wake_commit": summarize(to_commit),
+        "wake_commit_to_call": summarize(to_call),
         "app_view": summarize(app_view),
         "asyncio_baseline": summarize(app.timer_lateness_s),
         "server_cpu_s": server_cpu_s,
@@ -218,6 +240,8 @@ def render(console: Console, args: argparse.Namespace, results: list[dict[str, A
         table.add_column(column, justify="right")
     labels = {
         "server_due": "server: call - due",
+        "due_to_wake_commit": "  due -> wake committed",
+        "wake_commit_to_call": "  committed -> call",
         "app_view": "server: call - (answer + d)",
         "asyncio_baseline": "asyncio.sleep(d)",
     }
