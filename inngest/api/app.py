@@ -15,11 +15,11 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 import inngest
 from inngest.api import errors, rest, sdk, v1
-from inngest.api.deps import ApiDeps
+from inngest.api.deps import ApiDeps, Deps
 
 
 @get("/health", tags=["ops"], summary="Database and Redis status")
-async def health(deps: ApiDeps) -> Response[Any]:
+async def health(deps: Deps) -> Response[Any]:
     checks: dict[str, Any] = {}
     healthy = True
     try:
@@ -70,7 +70,7 @@ def server_kind_middleware(kind: str) -> Callable[[ASGIApp], ASGIApp]:
     return wrap
 
 
-def create_app(deps: ApiDeps) -> Litestar:
+def create_app(deps: Deps) -> Litestar:
     kind = deps.settings.personality
 
     async def provide_deps() -> ApiDeps:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import httpx
+from litestar.di import NamedDependency
 
 from inngest.clock import Clock
 from inngest.config import Settings
@@ -33,3 +34,7 @@ class ApiDeps:
     @property
     def event_keys(self) -> set[str]:
         return {k.get_secret_value() for k in self.settings.auth.event_keys}
+
+
+# Handlers ask for the dependencies by this annotation (Litestar 3 drops inferred dependencies).
+Deps = NamedDependency[ApiDeps]

@@ -7,12 +7,12 @@ from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
 from litestar import Request, Response, Router, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field
 
 from inngest.api import errors as http
 from inngest.api import sdk, v1
-from inngest.api.deps import ApiDeps
+from inngest.api.deps import ApiDeps, Deps
 from inngest.api.sync import put_app
 from inngest.engine.run import RunStatus
 from inngest.errors import NotFound, Unauthorized, ValidationError
@@ -40,7 +40,7 @@ class TriggerIn(BaseModel):
 class FunctionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(min_length=1)
-    name: str | None = None
+    name: FromQuery[str | None] = None
     triggers: list[TriggerIn] = Field(min_length=1)
     retries: int | None = Field(default=None, ge=0, le=20)
 
@@ -69,13 +69,13 @@ def _check_url(url: str) -> str:
 
 
 @get("/apps", summary="List synced apps")
-async def list_apps(deps: ApiDeps) -> dict[str, Any]:
+async def list_apps(deps: Deps) -> dict[str, Any]:
     async with deps.pool.connection() as conn:
         return {"data": await apps.list_all(conn)}
 
 
 @post("/apps", summary="Sync an app by URL (the server PUTs to it)", status_code=http.OK)
-async def sync_app(data: AppSyncRequest, deps: ApiDeps) -> Response[Any]:
+async def sync_app(data: JSONBody[AppSyncRequest], deps: Deps) -> Response[Any]:
     reply = await put_app(deps, _check_url(data.url))
     if not reply.ok:
         return Response(
@@ -94,9 +94,11 @@ async def sync_app(data: AppSyncRequest, deps: ApiDeps) -> Response[Any]:
 
 @get("/functions", summary="List functions with run counts, error rate and latency percentiles")
 async def list_functions(
-    deps: ApiDeps,
-    window_h: Annotated[float, Parameter(gt=0, le=24 * 90, description="stats window, hours")] = 24,
-    archived: bool = False,
+    deps: Deps,
+    window_h: Annotated[
+        float, QueryParameter(gt=0, le=24 * 90, description="stats window, hours")
+    ] = 24,
+    archived: FromQuery[bool] = False,
 ) -> dict[str, Any]:
     since = deps.clock.now() - timedelta(hours=window_h)
     async with deps.pool.connection() as conn:
@@ -113,7 +115,7 @@ async def list_functions(
     summary="Register functions served at a URL, without an SDK sync",
     status_code=http.OK,
 )
-async def register_functions(data: FunctionsRequest, deps: ApiDeps) -> dict[str, Any]:
+async def register_functions(data: JSONBody[FunctionsRequest], deps: Deps) -> dict[str, Any]:
     url = _check_url(data.url)
     parts = urlsplit(url)
     app_name = data.app or f"{parts.hostname}-{parts.port or ''}{parts.path}".strip("-/")
@@ -148,7 +150,7 @@ async def register_functions(data: FunctionsRequest, deps: ApiDeps) -> dict[str,
 
 
 @post("/events", summary="Send events (same body as /e/{key})", status_code=http.OK)
-async def post_events(request: Request[Any, Any, Any], deps: ApiDeps) -> dict[str, Any]:
+async def post_events(request: Request[Any, Any, Any], deps: Deps) -> dict[str, Any]:
     ids = await sdk.ingest_body(
         deps, await request.body(), request.headers.get("x-inngest-event-id-seed")
     )
@@ -157,10 +159,10 @@ async def post_events(request: Request[Any, Any, Any], deps: ApiDeps) -> dict[st
 
 @get("/events", summary="List stored events, newest first")
 async def list_events(
-    deps: ApiDeps,
-    name: str | None = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 50,
+    deps: Deps,
+    name: FromQuery[str | None] = None,
+    cursor: FromQuery[str | None] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
 ) -> dict[str, Any]:
     async with deps.pool.connection() as conn:
         rows = await events.list_page(conn, name=name, cursor=cursor, limit=limit)
@@ -168,7 +170,7 @@ async def list_events(
 
 
 @get("/events/{event_id:str}", summary="One stored event")
-async def get_event(deps: ApiDeps, event_id: str) -> dict[str, Any]:
+async def get_event(deps: Deps, event_id: FromPath[str]) -> dict[str, Any]:
     async with deps.pool.connection() as conn:
         row = await events.get(conn, event_id)
     if row is None:
@@ -178,12 +180,12 @@ async def get_event(deps: ApiDeps, event_id: str) -> dict[str, Any]:
 
 @get("/runs", summary="List runs, newest first (cursor pagination)")
 async def list_runs(
-    deps: ApiDeps,
-    status: RunStatus | None = None,
-    function: Annotated[str | None, Parameter(description="function slug")] = None,
-    event_id: Annotated[str | None, Parameter(description="internal event id")] = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 50,
+    deps: Deps,
+    status: FromQuery[RunStatus | None] = None,
+    function: Annotated[str | None, QueryParameter(description="function slug")] = None,
+    event_id: Annotated[str | None, QueryParameter(description="internal event id")] = None,
+    cursor: FromQuery[str | None] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
 ) -> dict[str, Any]:
     async with deps.pool.connection() as conn:
         rows = await runs.list_page(
@@ -198,7 +200,7 @@ async def list_runs(
 
 
 @get("/runs/{run_id:str}", summary="A run with its steps, attempts, timings and errors")
-async def get_run(deps: ApiDeps, run_id: str) -> dict[str, Any]:
+async def get_run(deps: Deps, run_id: FromPath[str]) -> dict[str, Any]:
     async with deps.pool.connection() as conn:
         run = await runs.get(conn, run_id)
         if run is None:
@@ -261,7 +263,7 @@ def waiting_for(run: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
     summary="Start a new run with the same events",
     status_code=http.CREATED,
 )
-async def rerun(deps: ApiDeps, run_id: str) -> dict[str, Any]:
+async def rerun(deps: Deps, run_id: FromPath[str]) -> dict[str, Any]:
     async with deps.pool.connection() as conn, conn.transaction():
         run = await runs.get(conn, run_id)
         if run is None:
@@ -285,7 +287,7 @@ async def rerun(deps: ApiDeps, run_id: str) -> dict[str, Any]:
 
 
 @post("/runs/{run_id:str}/cancel", summary="Cancel a run", status_code=http.OK)
-async def cancel_run(deps: ApiDeps, run_id: str) -> dict[str, Any]:
+async def cancel_run(deps: Deps, run_id: FromPath[str]) -> dict[str, Any]:
     async with deps.pool.connection() as conn, conn.transaction():
         cancelled = await cancel.cancel_run(conn, run_id, reason="api", now=deps.clock.now())
         run = await runs.get(conn, run_id)
@@ -297,7 +299,7 @@ async def cancel_run(deps: ApiDeps, run_id: str) -> dict[str, Any]:
 @post(
     "/cancellations", summary="Cancel a function's active runs in a time range", status_code=http.OK
 )
-async def bulk_cancel(data: v1.BulkCancel, deps: ApiDeps) -> dict[str, Any]:
+async def bulk_cancel(data: JSONBody[v1.BulkCancel], deps: Deps) -> dict[str, Any]:
     async with deps.pool.connection() as conn:
         if await functions.by_slug(conn, data.function_id) is None:
             raise NotFound("function", data.function_id)

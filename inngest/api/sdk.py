@@ -7,9 +7,10 @@ import uuid
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.params import FromPath
 
 from inngest.api import errors as http
-from inngest.api.deps import ApiDeps
+from inngest.api.deps import Deps
 from inngest.clock import to_ms
 from inngest.errors import ValidationError
 from inngest.expr import compile_expression
@@ -20,7 +21,7 @@ from inngest.store import apps, runs
 log = logging.getLogger(__name__)
 
 
-def check_server_kind(request: Request[Any, Any, Any], deps: ApiDeps) -> str | None:
+def check_server_kind(request: Request[Any, Any, Any], deps: Deps) -> str | None:
     expected = request.headers.get("x-inngest-expected-server-kind")
     if expected and expected != deps.settings.personality:
         return f"Expected server kind {expected}, got {deps.settings.personality}"
@@ -71,7 +72,7 @@ def _durations(config: dict[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
-async def store_sync(deps: ApiDeps, app: register.AppSync) -> dict[str, Any]:
+async def store_sync(deps: Deps, app: register.AppSync) -> dict[str, Any]:
     validate_expressions(app)
     async with deps.pool.connection() as conn, conn.transaction():
         result = await apps.sync(conn, app, deps.clock.now())
@@ -95,7 +96,7 @@ async def store_sync(deps: ApiDeps, app: register.AppSync) -> dict[str, Any]:
 
 
 @post("/fn/register", include_in_schema=True, tags=["sdk"], status_code=http.OK)
-async def fn_register(request: Request[Any, Any, Any], deps: ApiDeps) -> Response[Any]:
+async def fn_register(request: Request[Any, Any, Any], deps: Deps) -> Response[Any]:
     """Called by an SDK after we PUT its URL (TypeScript and Python dialects)."""
     mismatch = check_server_kind(request, deps)
     if mismatch:
@@ -120,7 +121,7 @@ async def fn_register(request: Request[Any, Any, Any], deps: ApiDeps) -> Respons
         )
 
 
-async def ingest_body(deps: ApiDeps, body: bytes, seed: str | None) -> list[str]:
+async def ingest_body(deps: Deps, body: bytes, seed: str | None) -> list[str]:
     now = deps.clock.now()
     parsed = events.parse_events(body, now_ms=to_ms(now), seed=seed)
     async with deps.pool.connection() as conn, conn.transaction():
@@ -143,7 +144,7 @@ async def ingest_body(deps: ApiDeps, body: bytes, seed: str | None) -> list[str]
 
 @post("/e/{event_key:str}", tags=["sdk"], status_code=http.OK)
 async def send_events(
-    request: Request[Any, Any, Any], deps: ApiDeps, event_key: str
+    request: Request[Any, Any, Any], deps: Deps, event_key: FromPath[str]
 ) -> Response[Any]:
     """The event API: one event object or an array; answers the internal ids."""
     if deps.keyed:
@@ -169,7 +170,7 @@ async def send_events(
     return Response({"ids": ids, "status": http.OK}, status_code=http.OK)
 
 
-def _check_bearer(request: Request[Any, Any, Any], deps: ApiDeps) -> Response[Any] | None:
+def _check_bearer(request: Request[Any, Any, Any], deps: Deps) -> Response[Any] | None:
     if deps.keyed and not signing.bearer_ok(
         request.headers.get("authorization"), deps.signing_keys
     ):
@@ -180,7 +181,9 @@ def _check_bearer(request: Request[Any, Any, Any], deps: ApiDeps) -> Response[An
 
 
 @get("/v0/runs/{run_id:str}/batch", tags=["sdk"])
-async def run_batch(request: Request[Any, Any, Any], deps: ApiDeps, run_id: str) -> Response[Any]:
+async def run_batch(
+    request: Request[Any, Any, Any], deps: Deps, run_id: FromPath[str]
+) -> Response[Any]:
     """A run's triggering events, for calls made with `use_api`."""
     denied = _check_bearer(request, deps)
     if denied:
@@ -196,7 +199,9 @@ async def run_batch(request: Request[Any, Any, Any], deps: ApiDeps, run_id: str)
 
 
 @get("/v0/runs/{run_id:str}/actions", tags=["sdk"])
-async def run_actions(request: Request[Any, Any, Any], deps: ApiDeps, run_id: str) -> Response[Any]:
+async def run_actions(
+    request: Request[Any, Any, Any], deps: Deps, run_id: FromPath[str]
+) -> Response[Any]:
     """A run's memo (step id to recorded value), for calls made with `use_api`."""
     denied = _check_bearer(request, deps)
     if denied:

@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
 from pydantic import BaseModel, ConfigDict, Field
 
 from inngest.api import errors as http
-from inngest.api.deps import ApiDeps
+from inngest.api.deps import ApiDeps, Deps
 from inngest.engine.run import RunStatus
 from inngest.errors import NotFound, Unauthorized, ValidationError
 from inngest.ingest import cancel
@@ -29,7 +30,7 @@ async def _guard(request: Request[Any, Any, Any]) -> None:
         raise Unauthorized("Authorization: Bearer <signing key> required")
 
 
-def _wrap(deps: ApiDeps, data: Any) -> dict[str, Any]:
+def _wrap(deps: Deps, data: JSONBody[Any]) -> dict[str, Any]:
     return {"data": data, "metadata": {"fetched_at": deps.clock.now().isoformat()}}
 
 
@@ -53,7 +54,10 @@ def function_run(run: dict[str, Any]) -> dict[str, Any]:
 
 @get("/events")
 async def list_events(
-    deps: ApiDeps, limit: int = 50, cursor: str | None = None, name: str | None = None
+    deps: Deps,
+    limit: FromQuery[int] = 50,
+    cursor: FromQuery[str | None] = None,
+    name: FromQuery[str | None] = None,
 ) -> dict[str, Any]:
     async with deps.pool.connection() as conn:
         rows = await events.list_page(conn, name=name, cursor=cursor, limit=max(1, min(limit, 200)))
@@ -78,7 +82,7 @@ def _event(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @get("/events/{event_id:str}")
-async def get_event(deps: ApiDeps, event_id: str) -> dict[str, Any]:
+async def get_event(deps: Deps, event_id: FromPath[str]) -> dict[str, Any]:
     async with deps.pool.connection() as conn:
         row = await events.get(conn, event_id)
     if row is None:
@@ -87,7 +91,7 @@ async def get_event(deps: ApiDeps, event_id: str) -> dict[str, Any]:
 
 
 @get("/events/{event_id:str}/runs")
-async def event_runs(deps: ApiDeps, event_id: str) -> dict[str, Any]:
+async def event_runs(deps: Deps, event_id: FromPath[str]) -> dict[str, Any]:
     async with deps.pool.connection() as conn:
         rows = await runs.list_page(
             conn, status=None, function_slug=None, event_id=event_id, cursor=None, limit=200
@@ -96,7 +100,7 @@ async def event_runs(deps: ApiDeps, event_id: str) -> dict[str, Any]:
 
 
 @get("/runs/{run_id:str}")
-async def get_run(deps: ApiDeps, run_id: str) -> dict[str, Any]:
+async def get_run(deps: Deps, run_id: FromPath[str]) -> dict[str, Any]:
     async with deps.pool.connection() as conn:
         run = await runs.get(conn, run_id)
     if run is None:
@@ -105,7 +109,7 @@ async def get_run(deps: ApiDeps, run_id: str) -> dict[str, Any]:
 
 
 @delete("/runs/{run_id:str}", status_code=http.OK)
-async def cancel_run(deps: ApiDeps, run_id: str) -> dict[str, Any]:
+async def cancel_run(deps: Deps, run_id: FromPath[str]) -> dict[str, Any]:
     async with deps.pool.connection() as conn, conn.transaction():
         cancelled = await cancel.cancel_run(conn, run_id, reason="api", now=deps.clock.now())
         run = await runs.get(conn, run_id)
@@ -115,7 +119,7 @@ async def cancel_run(deps: ApiDeps, run_id: str) -> dict[str, Any]:
 
 
 @get("/runs/{run_id:str}/jobs")
-async def run_jobs(deps: ApiDeps, run_id: str) -> dict[str, Any]:
+async def run_jobs(deps: Deps, run_id: FromPath[str]) -> dict[str, Any]:
     async with deps.pool.connection() as conn:
         jobs = await queue.partition_items(conn, run_id)
     return _wrap(deps, jobs)
@@ -129,7 +133,7 @@ class BulkCancel(BaseModel):
     started_before: datetime | None = None
 
 
-async def bulk_cancel(deps: ApiDeps, request: BulkCancel, *, reason: str) -> int:
+async def bulk_cancel(deps: Deps, request: BulkCancel, *, reason: str) -> int:
     """Cancel a function's active runs in batches, each batch its own short transaction."""
     total = 0
     while True:
@@ -151,7 +155,7 @@ async def bulk_cancel(deps: ApiDeps, request: BulkCancel, *, reason: str) -> int
 
 
 @post("/cancellations", status_code=http.OK)
-async def cancellations(data: BulkCancel, deps: ApiDeps) -> dict[str, Any]:
+async def cancellations(data: JSONBody[BulkCancel], deps: Deps) -> dict[str, Any]:
     async with deps.pool.connection() as conn:
         if await functions.by_slug(conn, data.function_id) is None:
             raise NotFound("function", data.function_id)
@@ -160,7 +164,7 @@ async def cancellations(data: BulkCancel, deps: ApiDeps) -> dict[str, Any]:
 
 
 @get("/apps/{app_name:str}/functions")
-async def app_functions(deps: ApiDeps, app_name: str) -> dict[str, Any]:
+async def app_functions(deps: Deps, app_name: FromPath[str]) -> dict[str, Any]:
     async with deps.pool.connection() as conn:
         rows = await functions.list_with_stats(conn, since=deps.clock.now())
     selected = [r for r in rows if r["app_name"] == app_name]
@@ -176,7 +180,9 @@ async def app_functions(deps: ApiDeps, app_name: str) -> dict[str, Any]:
 
 
 @post("/checkpoint/{run_id:str}/async", status_code=http.OK)
-async def checkpoint(request: Request[Any, Any, Any], deps: ApiDeps, run_id: str) -> Response[Any]:
+async def checkpoint(
+    request: Request[Any, Any, Any], deps: Deps, run_id: FromPath[str]
+) -> Response[Any]:
     """TS v4 posts step results here while its call keeps running (saves round trips)."""
     try:
         body = wire_json.decode(await request.body())
