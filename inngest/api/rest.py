@@ -320,8 +320,9 @@ router = Router(
         list_runs,
         get_run,
         rerun,
+        cancel_run,
+        bulk_cancel,
     ],
-    guards=[],
     before_request=_guard,
     tags=["rest"],
 )
