@@ -222,10 +222,11 @@ async def checkpoint(
             run_id,
             request_version=None,
             disable_immediate=locked[2],
-            added_steps=added,
+            added_steps=added.count,
+            added_bytes=added.bytes,
             now=deps.clock.now(),
         )
-    return Response({"status": http.OK, "saved": added})
+    return Response({"status": http.OK, "saved": added.count})
 
 
 router = Router(

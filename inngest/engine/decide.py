@@ -16,6 +16,7 @@ from typing import Any
 from inngest.engine import retry
 from inngest.engine.run import (
     DISCOVERY,
+    MAX_RUN_STATE_BYTES,
     MAX_SLEEP_S,
     MAX_STEP_OUTPUT_BYTES,
     MAX_STEPS_PER_RUN,
@@ -32,11 +33,11 @@ _RESULT_OPS = frozenset({Opcode.STEP_RUN, Opcode.STEP})
 _ERROR_OPS = frozenset({Opcode.STEP_ERROR, Opcode.STEP_FAILED})
 # Ops that ride along with others and that this server does not act on (TS experimental defer).
 _IGNORED_OPS = frozenset({Opcode.DEFER_ADD, Opcode.DEFER_ABORT, Opcode.NONE})
+# Step tools this server does not carry out: the step fails (user code may catch it), the run
+# goes on (PROTOCOL.md §5.6 allows this for the gateways and signals).
+_STEP_UNSUPPORTED = frozenset({Opcode.AI_GATEWAY, Opcode.GATEWAY, Opcode.WAIT_FOR_SIGNAL})
 _NOT_YET = frozenset(
     {
-        Opcode.AI_GATEWAY,
-        Opcode.GATEWAY,
-        Opcode.WAIT_FOR_SIGNAL,
         Opcode.SYNC_RUN_COMPLETE,
         Opcode.STEP_NOT_FOUND,
     }
@@ -53,6 +54,7 @@ class CallContext:
     max_attempts: int
     memo_ids: frozenset[str]  # steps already recorded for the run
     step_count: int
+    state_bytes: int = 0  # size of the recorded memo so far
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -195,22 +197,9 @@ def _ops(
     jitter: float,
 ) -> Decision:
     ops = [op for op in answer.ops if op.op not in _IGNORED_OPS]
-    if not ops:
-        return _failed(
-            call,
-            {"name": "MalformedResponse", "message": "SDK answered 206 without any opcode"},
-            True,
-            None,
-            now,
-            policy,
-            jitter,
-        )
-    unsupported = sorted({op.op.value for op in ops if op.op in _NOT_YET})
-    if unsupported:
-        return _fatal(
-            f"opcode {', '.join(unsupported)} is not supported by this server yet",
-            "UnsupportedOpcode",
-        )
+    rejected = _reject(call, ops, now, policy, jitter)
+    if rejected is not None:
+        return rejected
 
     # Waits first (§5.7): a [WaitForEvent, StepRun(sendEvent)] answer must not lose the event
     # the run waits for. Stable sort keeps the SDK's order otherwise.
@@ -222,6 +211,7 @@ def _ops(
     sleeps: list[Wake | Wait | Invoke] = []
     finish: Finish | None = None
     progressed = False
+    added_bytes = 0
 
     for op in ops:
         if op.op in _ERROR_OPS:
@@ -247,12 +237,22 @@ def _ops(
             recorded += _record(commands, call, op, {"error": error})
             progressed = True
         elif op.op in _RESULT_OPS:
-            if _too_big(op.data):
+            size = _size(op.data)
+            if size > MAX_STEP_OUTPUT_BYTES:
                 return _fatal(
                     f"step {op.display_name!r} output exceeds {MAX_STEP_OUTPUT_BYTES} bytes",
                     "StepOutputTooLarge",
                 )
+            added_bytes += size
             recorded += _record(commands, call, op, {"data": op.data})
+            progressed = True
+        elif op.op in _STEP_UNSUPPORTED:
+            error = {
+                "name": "UnsupportedOpcode",
+                "message": f"{op.op.value} (step {op.display_name!r}) is not supported by "
+                "this server",
+            }
+            recorded += _record(commands, call, op, {"error": error})
             progressed = True
         elif op.op is Opcode.STEP_PLANNED:
             planned.append((op.id, op.display_name))
@@ -269,6 +269,8 @@ def _ops(
 
     if call.step_count + recorded > MAX_STEPS_PER_RUN:
         return _fatal(f"run exceeds {MAX_STEPS_PER_RUN} steps", "StepLimitExceeded")
+    if call.state_bytes + added_bytes > MAX_RUN_STATE_BYTES:
+        return _fatal(f"run state exceeds {MAX_RUN_STATE_BYTES} bytes", "RunStateTooLarge")
     if finish is not None:
         return Decision((*commands, finish), "completed")
     if planned:
@@ -288,6 +290,26 @@ def _record(commands: list[Command], call: CallContext, op: outcome.Op, memo: An
     return 1
 
 
+def _reject(
+    call: CallContext,
+    ops: list[outcome.Op],
+    now: datetime,
+    policy: retry.RetryPolicy,
+    jitter: float,
+) -> Decision | None:
+    """An answer that cannot be acted on at all: empty, or with an op we never carry out."""
+    if not ops:
+        empty = {"name": "MalformedResponse", "message": "SDK answered 206 without any opcode"}
+        return _failed(call, empty, True, None, now, policy, jitter)
+    unsupported = sorted({op.op.value for op in ops if op.op in _NOT_YET})
+    if unsupported:
+        return _fatal(
+            f"opcode {', '.join(unsupported)} is not supported by this server",
+            "UnsupportedOpcode",
+        )
+    return None
+
+
 def _error_of(op: outcome.Op) -> dict[str, Any]:
     raw = op.error if isinstance(op.error, dict) else None
     if raw is None and isinstance(op.data, dict):
@@ -298,10 +320,9 @@ def _error_of(op: outcome.Op) -> dict[str, Any]:
     return error
 
 
-def _too_big(data: Any) -> bool:
-    # Cheap bound first: most outputs are tiny and never need serialising twice.
-    encoded = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    return len(encoded.encode()) > MAX_STEP_OUTPUT_BYTES
+def _size(data: Any) -> int:
+    """Bytes of the value as JSON, the measure of Inngest's output and state limits."""
+    return len(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode())
 
 
 def _sleep(op: outcome.Op, now: datetime) -> Wake:

@@ -22,6 +22,7 @@ class RunStatus(StrEnum):
 # Inngest's limits (PROTOCOL.md §6.21); past them a run fails non-retriably with a clear reason.
 MAX_STEPS_PER_RUN = 1000
 MAX_STEP_OUTPUT_BYTES = 4 * 1024 * 1024
+MAX_RUN_STATE_BYTES = 32 * 1024 * 1024
 MAX_SLEEP_S = 366 * 24 * 3600
 
 # The discovery call's step id: "run the function and tell me what comes next".

@@ -35,6 +35,7 @@ class CallState:
     request_version: int
     disable_immediate: bool
     step_count: int
+    state_bytes: int
     function_slug: str
     url: str
     max_attempts: int
@@ -117,13 +118,14 @@ async def load_for_call(conn: Conn, run_id: str) -> CallState | None:
         request_version=row[2],
         disable_immediate=row[3],
         step_count=row[4],
-        function_slug=row[5],
-        url=row[6],
-        max_attempts=row[7],
-        app_name=row[8],
-        config=row[9],
-        memo=tuple((entry[0], entry[1]) for entry in row[10]),
-        events=tuple(row[11]),
+        state_bytes=row[5],
+        function_slug=row[6],
+        url=row[7],
+        max_attempts=row[8],
+        app_name=row[9],
+        config=row[10],
+        memo=tuple((entry[0], entry[1]) for entry in row[11]),
+        events=tuple(row[12]),
     )
 
 
@@ -143,12 +145,18 @@ async def mark_started(conn: Conn, run_id: str, *, now: datetime) -> None:
     await conn.execute(_SQL["runs_mark_started"], {"run_id": run_id, "now": now})
 
 
+@dataclass(frozen=True, slots=True)
+class Saved:
+    count: int  # steps that were new
+    bytes: int  # their memo's size as JSON text
+
+
 async def save_steps(
     conn: Conn, run_id: str, steps: Sequence[StepRecord], *, first_position: int, now: datetime
-) -> int:
-    """Insert steps not yet recorded; returns how many were new."""
+) -> Saved:
+    """Insert steps not yet recorded."""
     if not steps:
-        return 0
+        return Saved(0, 0)
     cur = await conn.execute(
         _SQL["steps_insert"],
         {
@@ -162,7 +170,8 @@ async def save_steps(
             "now": now,
         },
     )
-    return len(await cur.fetchall())
+    rows = await cur.fetchall()
+    return Saved(len(rows), sum(row[1] or 0 for row in rows))
 
 
 async def update_progress(
@@ -173,6 +182,7 @@ async def update_progress(
     disable_immediate: bool,
     added_steps: int,
     now: datetime,
+    added_bytes: int = 0,
 ) -> None:
     await conn.execute(
         _SQL["runs_update_progress"],
@@ -181,6 +191,7 @@ async def update_progress(
             "request_version": request_version,
             "disable_immediate": disable_immediate,
             "added_steps": added_steps,
+            "added_bytes": added_bytes,
             "now": now,
         },
     )

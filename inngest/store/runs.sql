@@ -25,7 +25,7 @@ FROM unnest(CAST(%(ids)s AS text[]), CAST(%(function_ids)s AS uuid[]),
 -- name: runs_load_for_call
 -- Everything one SDK call needs, in one round trip: the run, its function and app, the memo
 -- in completion order and the triggering events in trigger order.
-SELECT r.id, r.status, r.request_version, r.disable_immediate, r.step_count,
+SELECT r.id, r.status, r.request_version, r.disable_immediate, r.step_count, r.state_bytes,
        f.slug, f.url, f.max_attempts, a.name AS app_name, f.config,
        COALESCE((SELECT jsonb_agg(jsonb_build_array(s.step_id, s.memo) ORDER BY s.position)
                  FROM steps s WHERE s.run_id = r.id), '[]'::jsonb) AS memo,
@@ -66,14 +66,15 @@ SELECT %(run_id)s, f.step_id,
        f.name, f.op, f.memo, f.attempts, %(now)s
 FROM fresh f
 ON CONFLICT (run_id, step_id) DO NOTHING
-RETURNING step_id
+RETURNING step_id, octet_length(CAST(memo AS text))
 
 -- name: runs_update_progress
 UPDATE runs SET status = CASE WHEN status = 'Scheduled' THEN 'Running' ELSE status END,
                 started_at = COALESCE(started_at, %(now)s),
                 request_version = COALESCE(CAST(%(request_version)s AS int), request_version),
                 disable_immediate = %(disable_immediate)s,
-                step_count = step_count + %(added_steps)s
+                step_count = step_count + %(added_steps)s,
+                state_bytes = state_bytes + %(added_bytes)s
 WHERE id = %(run_id)s
 
 -- name: runs_finish

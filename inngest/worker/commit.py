@@ -44,6 +44,7 @@ class _Txn:
     follow_ups: list[records.NewItem]
     finished: RunStatus | None = None
     added: int = 0
+    added_bytes: int = 0
     history: list[runs.HistoryEntry] = field(default_factory=list)
 
     def note(
@@ -164,6 +165,7 @@ async def apply(
         request_version=request_version,
         disable_immediate=txn.disable_immediate,
         added_steps=txn.added,
+        added_bytes=txn.added_bytes,
         now=now,
     )
     if attempt is not None:
@@ -191,8 +193,9 @@ async def _save(conn: Conn, txn: _Txn, *, now: datetime) -> None:
     added = await runs.save_steps(
         conn, txn.run_id, txn.saves, first_position=txn.step_count, now=now
     )
-    txn.step_count += added
-    txn.added += added
+    txn.step_count += added.count
+    txn.added += added.count
+    txn.added_bytes += added.bytes
     txn.saves = []
 
 

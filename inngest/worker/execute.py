@@ -137,6 +137,7 @@ class Executor:
                 max_attempts=state.max_attempts,
                 memo_ids=frozenset(step_id for step_id, _ in state.memo),
                 step_count=state.step_count,
+                state_bytes=state.state_bytes,
             ),
             result.outcome,
             now,

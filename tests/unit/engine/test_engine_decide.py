@@ -163,11 +163,74 @@ def test_run_complete_op_finishes_and_keeps_lazy_results() -> None:
     )
 
 
-def test_unsupported_opcode_fails_with_a_clear_error() -> None:
-    decision = run(ctx(), ops(op(Opcode.AI_GATEWAY, "g")))
+def test_unsupported_step_tool_fails_the_step_not_the_run() -> None:
+    decision = run(ctx(), ops(op(Opcode.GATEWAY, "g")))
+    save = decision.commands[0]
+    assert isinstance(save, engine.SaveStep)
+    assert save.memo["error"]["name"] == "UnsupportedOpcode"
+    assert "Gateway" in save.memo["error"]["message"]
+    assert decision.commands[1] == engine.Discover(coalesce=False)
+
+
+def test_wait_for_event_becomes_a_wait() -> None:
+    # The event sent in the same answer is found by the wait's lookback at commit time, so the
+    # order of the commands does not matter for it.
+    wait = op(
+        Opcode.WAIT_FOR_EVENT,
+        "w",
+        name="demo/continue",
+        opts={"timeout": "1m", "if": "async.data.id == event.data.id"},
+    )
+    decision = run(ctx(), ops(op(Opcode.STEP_RUN, "send", data={"ids": ["x"]}), wait))
+    assert decision.commands == (
+        engine.SaveStep("send", "send", "StepRun", {"data": {"ids": ["x"]}}, 1),
+        engine.Wait(
+            "w", "w", "demo/continue", "async.data.id == event.data.id", NOW + timedelta(minutes=1)
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("timeout", "expires"),
+    [
+        ("30s", NOW + timedelta(seconds=30)),
+        ("", NOW),  # the SDKs' "already expired"
+        (None, NOW + timedelta(days=366)),
+    ],
+)
+def test_wait_timeouts(timeout: str | None, expires: datetime) -> None:
+    opts = {} if timeout is None else {"timeout": timeout}
+    decision = run(ctx(), ops(op(Opcode.WAIT_FOR_EVENT, "w", name="e", opts=opts)))
+    assert decision.commands == (engine.Wait("w", "w", "e", None, expires),)
+
+
+def test_invoke() -> None:
+    invoke = op(
+        Opcode.INVOKE_FUNCTION,
+        "c",
+        opts={"function_id": "app-child", "payload": {"data": {"n": 1}, "v": "2"}, "timeout": "1h"},
+    )
+    decision = run(ctx(), ops(invoke))
+    assert decision.commands == (
+        engine.Invoke("c", "c", "app-child", {"n": 1}, "2", NOW + timedelta(hours=1)),
+    )
+
+
+def test_invoke_without_function_fails_the_run() -> None:
+    decision = run(ctx(), ops(op(Opcode.INVOKE_FUNCTION, "c", opts={"payload": {}})))
     assert decision.label == "failed"
+
+
+def test_sleep_longer_than_a_year_fails_the_run() -> None:
+    decision = run(ctx(), ops(op(Opcode.SLEEP, "s", name="400d")))
     assert decision.error is not None
-    assert "AIGateway" in decision.error["message"]
+    assert "longer than a year" in decision.error["message"]
+
+
+def test_run_state_limit() -> None:
+    decision = run(ctx(state_bytes=32 * 1024 * 1024), ops(op(Opcode.STEP_RUN, "a", data="x")))
+    assert decision.error is not None
+    assert decision.error["name"] == "RunStateTooLarge"
 
 
 def test_step_limit() -> None:
