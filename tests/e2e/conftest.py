@@ -12,6 +12,11 @@ Interface (see ``harness.py`` for the classes):
   ``server``; ``kw`` go to ``harness.SdkApp`` (``app_id``, ``functions``, ``env``).
 * ``server``: a dev-personality server; ``app``: the ``sdk`` app in dev mode, not synced;
   ``synced_app``: the same app after ``POST /api/v1/apps``.
+* ``deployment``: a ``harness.Deployment`` (server + synced app), parametrized over the SDKs
+  and the personalities (``[ts-dev]``, ``[ts-start]``, ``[py-dev]``, ``[py-start]``) and
+  shared by every test of the same parameters (per xdist worker; ``INNGEST_E2E_SHARE=module``
+  shares per file instead, to isolate a failure). Tests that restart or kill the server use
+  ``own_deployment``: the same, shared only within one file.
 
 Everything started is stopped by PID when the test ends, pass or fail, and each server's
 database is dropped. Logs of a failed test's processes are attached to its report.
@@ -19,6 +24,7 @@ database is dropped. Logs of a failed test's processes are attached to its repor
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -142,3 +148,91 @@ def app(
 def synced_app(app: harness.SdkApp, server: harness.Server) -> harness.SdkApp:
     server.api.sync_app(app.url)
     return app
+
+
+# --- deployments shared between tests ------------------------------------------------------------
+
+_DEPLOYMENT_PARAMS = [(sdk, mode) for sdk in harness.SDKS for mode in harness.DEPLOYMENT_MODES]
+
+
+def _deployment_id(param: tuple[str, str]) -> str:
+    return f"{param[0]}-{param[1]}"
+
+
+def _shared_scope(fixture_name: str, config: pytest.Config) -> str:
+    scope = os.environ.get("INNGEST_E2E_SHARE", "session")
+    if scope not in ("session", "module"):
+        raise pytest.UsageError("INNGEST_E2E_SHARE must be session or module")
+    return scope
+
+
+def _deploy(
+    request: pytest.FixtureRequest,
+    postgres_url: str,
+    redis_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    server_env: dict[str, str] | None = None,
+) -> Iterator[harness.Deployment]:
+    sdk, mode = request.param
+    # Install (or skip) before any process starts.
+    request.getfixturevalue("ts_app_dir" if sdk == "ts" else "py_venv")
+    log_dir = tmp_path_factory.mktemp(f"deployment-{sdk}-{mode}")
+    deployment = harness.Deployment(
+        sdk=sdk,
+        mode=mode,
+        postgres_url=postgres_url,
+        redis_url=redis_url,
+        log_dir=log_dir,
+        server_env=server_env,
+    )
+    try:
+        deployment.start()
+    except BaseException:
+        deployment.stop()
+        raise
+    yield deployment
+    deployment.stop()
+
+
+@pytest.fixture(scope=_shared_scope, params=_DEPLOYMENT_PARAMS, ids=_deployment_id)
+def _shared_deployment(
+    request: pytest.FixtureRequest,
+    postgres_url: str,
+    redis_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[harness.Deployment]:
+    yield from _deploy(request, postgres_url, redis_url, tmp_path_factory)
+
+
+@pytest.fixture(scope="module", params=_DEPLOYMENT_PARAMS, ids=_deployment_id)
+def _module_deployment(
+    request: pytest.FixtureRequest,
+    postgres_url: str,
+    redis_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[harness.Deployment]:
+    # A short lease: a call in flight when the server dies is claimed again soon after restart.
+    env = {"INNGEST_QUEUE__LEASE_S": "5"}
+    yield from _deploy(request, postgres_url, redis_url, tmp_path_factory, env)
+
+
+def _attach(request: pytest.FixtureRequest, deployment: harness.Deployment) -> harness.Deployment:
+    request.node.stash.setdefault(_PROCESSES, []).extend(deployment.processes)
+    for process in deployment.processes:
+        if not process.alive():
+            raise harness.ProcessExited(process)
+    return deployment
+
+
+@pytest.fixture
+def deployment(
+    request: pytest.FixtureRequest, _shared_deployment: harness.Deployment
+) -> harness.Deployment:
+    return _attach(request, _shared_deployment)
+
+
+@pytest.fixture
+def own_deployment(
+    request: pytest.FixtureRequest, _module_deployment: harness.Deployment
+) -> harness.Deployment:
+    return _attach(request, _module_deployment)

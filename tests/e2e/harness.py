@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -46,7 +47,32 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 # INNGEST_E2E_SDKS=ts (or py) limits the suite to one SDK, e.g. where Node.js is missing.
 SDKS = tuple(s.strip() for s in os.environ.get("INNGEST_E2E_SDKS", "ts,py").split(",") if s.strip())
-ALL_FUNCTIONS = ("three-steps", "single", "flaky", "fatal", "conditional", "wild", "slow-steps")
+# Every function id the apps register (the SDKs add "<id>-failure" for an onFailure handler).
+ALL_FUNCTIONS = (
+    "three-steps",
+    "single",
+    "flaky",
+    "fatal",
+    "conditional",
+    "wild",
+    "slow-steps",
+    "serial-steps",
+    "parallel-steps",
+    "sleeper",
+    "waiter",
+    "invoke-child",
+    "invoker",
+    "sender",
+    "receiver",
+    "step-flaky",
+    "step-caught",
+    "fatal-with-handler",
+    "fatal-with-handler-failure",
+    "cancellable",
+    "finish-timeout",
+    "big-output",
+    "sleep-wait-invoke",
+)
 FINAL_STATUSES = frozenset({"Completed", "Failed", "Cancelled"})
 
 # Generous because CI machines are slow (2 cores shared by PostgreSQL, Redis, the server, and
@@ -574,6 +600,104 @@ class SdkApp:
         return [c for c in self.calls(fn, run_id=run_id) if c["step"] is None]
 
 
+# --- a server with a synced app -----------------------------------------------------------------
+
+DeploymentMode = Literal["dev", "start"]
+DEPLOYMENT_MODES: tuple[DeploymentMode, ...] = ("dev", "start")
+
+
+class Deployment:
+    """One server and one synced app, in one of the two personalities.
+
+    ``mode="dev"``: ``inngest dev`` and the app in dev mode. ``mode="start"``: ``inngest start``
+    with Redis, a signing key and an event key, and the app in cloud (self-hosted) mode. Several
+    tests may share one deployment, so each sends its own ``data.id`` and looks only at its own
+    runs and CALL_LOG lines.
+    """
+
+    def __init__(
+        self,
+        *,
+        sdk: Sdk,
+        mode: DeploymentMode,
+        postgres_url: str,
+        redis_url: str,
+        log_dir: Path,
+        server_env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.sdk = sdk
+        self.mode = mode
+        self.database = ScratchDatabase(postgres_url)
+        self.server = Server(
+            mode=mode,
+            database=self.database,
+            log_dir=log_dir,
+            redis_url=redis_url if mode == "start" else None,
+            env=server_env,
+        )
+        self.app = SdkApp(
+            sdk=sdk, server=self.server, mode="cloud" if mode == "start" else "dev", log_dir=log_dir
+        )
+        self._database_created = False
+
+    @property
+    def api(self) -> ApiClient:
+        return self.server.api
+
+    @property
+    def processes(self) -> list[Process]:
+        return [self.server.process, self.app.process]
+
+    def start(self) -> Deployment:
+        self.database.create()
+        self._database_created = True
+        self.server.start()
+        self.app.start()
+        self.api.sync_app(self.app.url)
+        return self
+
+    def stop(self) -> None:
+        errors: list[BaseException] = []
+        for stop in (self.app.stop, self.server.stop):
+            try:
+                stop()
+            except Exception as exc:
+                errors.append(exc)
+        if self._database_created:
+            try:
+                self.database.drop()
+            except Exception as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+    def trigger(self, name: str, data: Mapping[str, Any]) -> str:
+        """Send one event to the server and return the id of the one run it starts."""
+        [event_id] = self.server.send_event({"name": name, "data": dict(data)})
+        [run] = self.api.wait_for_runs(event_id)
+        return str(run["id"])
+
+    def send(self, name: str, data: Mapping[str, Any]) -> str:
+        """Send one event to the server; returns its id."""
+        [event_id] = self.server.send_event({"name": name, "data": dict(data)})
+        return event_id
+
+    def wait_for_history(
+        self, run_id: str, kind: str, *, step: str | None = None, timeout_s: float = RUN_TIMEOUT_S
+    ) -> dict[str, Any]:
+        """Wait until the run's history has a ``kind`` line (for ``step``); returns the run."""
+
+        def reached() -> dict[str, Any] | None:
+            run = self.api.get_run(run_id)
+            if history(run, kind, step=step):
+                return run
+            if run["status"] in FINAL_STATUSES:
+                raise WaitAborted(f"run ended as {run['status']} without {kind}: {run}")
+            return None
+
+        return wait_until(reached, timeout_s, 0.1, f"{kind} in the history of run {run_id}")
+
+
 # --- the server's HTTP API ----------------------------------------------------------------------
 
 
@@ -631,6 +755,15 @@ class ApiClient:
         assert body.get("status") == 200, body
         return [str(i) for i in body["ids"]]
 
+    def list_events(self, name: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        """GET /api/v1/events: stored events, newest first (one page)."""
+        params: dict[str, Any] = {"limit": limit}
+        if name is not None:
+            params["name"] = name
+        data = self._data(self.http.get("/api/v1/events", params=params))
+        assert isinstance(data, list)
+        return data
+
     # apps and functions
 
     def sync_app(self, url: str) -> dict[str, Any]:
@@ -667,6 +800,12 @@ class ApiClient:
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         data = self._data(self.http.get(f"/api/v1/runs/{run_id}"))
+        assert isinstance(data, dict)
+        return data
+
+    def cancel_run(self, run_id: str) -> dict[str, Any]:
+        """POST /api/v1/runs/{id}/cancel; answers ``{"id", "cancelled", "status"}``."""
+        data = self._data(self.http.post(f"/api/v1/runs/{run_id}/cancel"))
         assert isinstance(data, dict)
         return data
 
@@ -730,6 +869,26 @@ def step_output(step: Mapping[str, Any]) -> Any:
 
 def steps_by_name(run: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {s["name"]: s for s in sorted(run.get("steps") or [], key=lambda s: s["position"])}
+
+
+def history(
+    run: Mapping[str, Any], kind: str | None = None, *, step: str | None = None
+) -> list[dict[str, Any]]:
+    """The run's history lines (oldest first), optionally only one ``kind`` and/or step name."""
+    return [
+        h
+        for h in run.get("history") or []
+        if (kind is None or h["kind"] == kind) and (step is None or h.get("step_name") == step)
+    ]
+
+
+def history_kinds(run: Mapping[str, Any]) -> list[str]:
+    return [h["kind"] for h in run.get("history") or []]
+
+
+def parse_time(value: str) -> datetime:
+    """An ISO-8601 timestamp from the API (``Z`` or an offset) as an aware datetime."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def error_message(run: Mapping[str, Any]) -> str:

@@ -9,9 +9,11 @@ same functions with the same ids and behaviour.
 Environment:
   APP_ID    Inngest app id, default "py-app"
   CALL_LOG  optional path; every function and step execution appends one JSON
-            line {"fn","step","attempt","run_id","t"} so tests can count
+            line {"fn","step","attempt","run_id","id","t"} so tests can count
             executions. A line with "step": null is written each time the
-            handler itself is entered (once per call request).
+            handler itself is entered (once per call request). "id" is the
+            triggering event's data.id (for failure handlers: the failed run's
+            event's data.id), so tests sharing an app find their runs.
   FUNCTIONS optional comma-separated list of function ids to serve (default:
             all); lets a test change the app's functions and re-sync.
 """
@@ -19,8 +21,10 @@ Environment:
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import os
+import random
 import time
 import typing
 
@@ -32,6 +36,16 @@ import inngest.fast_api
 client = inngest.Inngest(app_id=os.environ.get("APP_ID", "py-app"))
 
 
+def data_id(event: inngest.Event) -> typing.Any:
+    data = event.data or {}
+    if "id" in data:
+        return data["id"]
+    original = data.get("event")
+    if isinstance(original, dict) and isinstance(original.get("data"), dict):
+        return original["data"].get("id")
+    return None
+
+
 def record(fn: str, step: str | None, ctx: inngest.Context) -> None:
     path = os.environ.get("CALL_LOG")
     if not path:
@@ -41,6 +55,7 @@ def record(fn: str, step: str | None, ctx: inngest.Context) -> None:
         "step": step,
         "attempt": ctx.attempt,
         "run_id": ctx.run_id,
+        "id": data_id(ctx.event),
         "t": int(time.time() * 1000),
     }
     with open(path, "a", encoding="utf-8") as f:
@@ -127,7 +142,252 @@ async def slow_steps(ctx: inngest.Context) -> dict[str, typing.Any]:
     return results
 
 
-ALL_FUNCTIONS = [three_steps, single, flaky, fatal, conditional, wild, slow_steps]
+# --- step engine scenarios (tests/e2e/test_step_*.py) ------------------------
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+async def logged(
+    name: str, ctx: inngest.Context, step_id: str, compute: typing.Callable[[], typing.Any]
+) -> typing.Any:
+    """A step that records itself in CALL_LOG and returns compute()."""
+
+    async def run() -> typing.Any:
+        record(name, step_id, ctx)
+        return compute()
+
+    return await ctx.step.run(step_id, run)
+
+
+@client.create_function(fn_id="serial-steps", trigger=inngest.TriggerEvent(event="test/serial-steps"))
+async def serial_steps(ctx: inngest.Context) -> dict[str, typing.Any]:
+    record("serial-steps", None, ctx)
+    a = await logged("serial-steps", ctx, "a", lambda: f"{ctx.event.data['id']}:a")
+    b = await logged("serial-steps", ctx, "b", lambda: f"{a}:b")
+    c = await logged("serial-steps", ctx, "c", lambda: f"{b}:c")
+    return {"a": a, "b": b, "c": c}
+
+
+@client.create_function(
+    fn_id="parallel-steps", trigger=inngest.TriggerEvent(event="test/parallel-steps")
+)
+async def parallel_steps(ctx: inngest.Context) -> dict[str, typing.Any]:
+    n = int(typing.cast(int, ctx.event.data["n"]))
+    record("parallel-steps", None, ctx)
+
+    def part(k: int) -> typing.Callable[[], typing.Awaitable[typing.Any]]:
+        return lambda: logged("parallel-steps", ctx, f"p{k}", lambda: n * 10 + k)
+
+    parts = list(await ctx.group.parallel(tuple(part(k) for k in (1, 2, 3))))
+    total = await logged("parallel-steps", ctx, "sum", lambda: sum(parts))
+    return {"parts": parts, "sum": total}
+
+
+@client.create_function(fn_id="sleeper", trigger=inngest.TriggerEvent(event="test/sleeper"))
+async def sleeper(ctx: inngest.Context) -> dict[str, typing.Any]:
+    record("sleeper", None, ctx)
+    before = await logged("sleeper", ctx, "before", now_ms)
+    sleep_ms = int(typing.cast(int, ctx.event.data["sleep_ms"]))
+    await ctx.step.sleep("nap", datetime.timedelta(milliseconds=sleep_ms))
+    after = await logged("sleeper", ctx, "after", now_ms)
+    return {"before": before, "after": after}
+
+
+@client.create_function(fn_id="waiter", trigger=inngest.TriggerEvent(event="test/wait"))
+async def waiter(ctx: inngest.Context) -> dict[str, typing.Any]:
+    record("waiter", None, ctx)
+    timeout_ms = int(typing.cast(int, ctx.event.data["timeout_ms"]))
+    reply = await ctx.step.wait_for_event(
+        "reply",
+        event="test/wait.reply",
+        if_exp="async.data.id == event.data.id",
+        timeout=datetime.timedelta(milliseconds=timeout_ms),
+    )
+    return {"reply": None if reply is None else dict(reply.data)}
+
+
+@client.create_function(fn_id="invoke-child", trigger=inngest.TriggerEvent(event="test/invoke-child"))
+async def invoke_child(ctx: inngest.Context) -> dict[str, typing.Any]:
+    record("invoke-child", None, ctx)
+    data = ctx.event.data
+    if data.get("fail"):
+        raise inngest.NonRetriableError(f"child refused {data['n']}")
+    if data.get("sleep_ms"):
+        sleep_ms = int(typing.cast(int, data["sleep_ms"]))
+        await ctx.step.sleep("linger", datetime.timedelta(milliseconds=sleep_ms))
+    return {"doubled": int(typing.cast(int, data["n"])) * 2}
+
+
+async def invoke_call(ctx: inngest.Context, data: typing.Mapping[str, typing.Any]) -> typing.Any:
+    timeout_ms = data.get("timeout_ms")
+    return await ctx.step.invoke(
+        "call",
+        function=invoke_child,
+        data={
+            "id": data.get("id"),
+            "n": data.get("n"),
+            "fail": bool(data.get("fail")),
+            "sleep_ms": data.get("sleep_ms") or 0,
+        },
+        timeout=datetime.timedelta(milliseconds=int(timeout_ms)) if timeout_ms else None,
+    )
+
+
+@client.create_function(fn_id="invoker", trigger=inngest.TriggerEvent(event="test/invoker"))
+async def invoker(ctx: inngest.Context) -> dict[str, typing.Any]:
+    record("invoker", None, ctx)
+    try:
+        result = await invoke_call(ctx, ctx.event.data)
+    except inngest.StepError as err:
+        return {"error": {"name": err.name, "message": err.message}}
+    return {"result": result}
+
+
+@client.create_function(fn_id="sender", trigger=inngest.TriggerEvent(event="test/sender"))
+async def sender(ctx: inngest.Context) -> dict[str, typing.Any]:
+    record("sender", None, ctx)
+    ids = await ctx.step.send_event(
+        "send",
+        inngest.Event(name="test/sent", data={"id": ctx.event.data["id"], "from": "sender"}),
+    )
+    after = await logged("sender", ctx, "after", lambda: len(ids))
+    return {"ids": ids, "after": after}
+
+
+@client.create_function(fn_id="receiver", trigger=inngest.TriggerEvent(event="test/sent"))
+async def receiver(ctx: inngest.Context) -> dict[str, typing.Any]:
+    record("receiver", None, ctx)
+    return {"got": dict(ctx.event.data)}
+
+
+@client.create_function(
+    fn_id="step-flaky", trigger=inngest.TriggerEvent(event="test/step-flaky"), retries=3
+)
+async def step_flaky(ctx: inngest.Context) -> dict[str, typing.Any]:
+    record("step-flaky", None, ctx)
+
+    def wobble() -> dict[str, int]:
+        if ctx.attempt < 2:
+            raise RuntimeError(f"wobble on attempt {ctx.attempt}")
+        return {"attempt": ctx.attempt}
+
+    return {"wobbly": await logged("step-flaky", ctx, "wobbly", wobble)}
+
+
+@client.create_function(
+    fn_id="step-caught", trigger=inngest.TriggerEvent(event="test/step-caught"), retries=0
+)
+async def step_caught(ctx: inngest.Context) -> dict[str, typing.Any]:
+    record("step-caught", None, ctx)
+
+    def doom() -> None:
+        raise RuntimeError(f"doomed {ctx.event.data['id']}")
+
+    try:
+        await logged("step-caught", ctx, "doomed", doom)
+    except inngest.StepError as err:
+        return {"caught": err.message}
+    return {"caught": None}
+
+
+async def fatal_handler(ctx: inngest.Context) -> dict[str, typing.Any]:
+    record("fatal-with-handler-failure", None, ctx)
+    error = typing.cast(dict[str, typing.Any], ctx.event.data["error"])
+    return {"handled": error["message"], "id": data_id(ctx.event)}
+
+
+@client.create_function(
+    fn_id="fatal-with-handler",
+    trigger=inngest.TriggerEvent(event="test/fatal-with-handler"),
+    on_failure=fatal_handler,
+)
+async def fatal_with_handler(ctx: inngest.Context) -> None:
+    record("fatal-with-handler", None, ctx)
+    raise inngest.NonRetriableError(f"fatal for {ctx.event.data['id']}")
+
+
+@client.create_function(
+    fn_id="cancellable",
+    trigger=inngest.TriggerEvent(event="test/cancellable"),
+    cancel=[inngest.Cancel(event="test/cancel", if_exp="event.data.id == async.data.id")],
+)
+async def cancellable(ctx: inngest.Context) -> str:
+    record("cancellable", None, ctx)
+    await logged("cancellable", ctx, "started", now_ms)
+    sleep_ms = int(typing.cast(int, ctx.event.data.get("sleep_ms", 60000)))
+    await ctx.step.sleep("long", datetime.timedelta(milliseconds=sleep_ms))
+    await logged("cancellable", ctx, "finished", now_ms)
+    return "finished"
+
+
+@client.create_function(
+    fn_id="finish-timeout",
+    trigger=inngest.TriggerEvent(event="test/finish-timeout"),
+    timeouts=inngest.Timeouts(finish=datetime.timedelta(seconds=2)),
+)
+async def finish_timeout(ctx: inngest.Context) -> str:
+    record("finish-timeout", None, ctx)
+    await logged("finish-timeout", ctx, "begin", now_ms)
+    await ctx.step.sleep("too-long", datetime.timedelta(seconds=5))
+    await logged("finish-timeout", ctx, "end", now_ms)
+    return "not cancelled"
+
+
+@client.create_function(fn_id="big-output", trigger=inngest.TriggerEvent(event="test/big-output"))
+async def big_output(ctx: inngest.Context) -> dict[str, int]:
+    record("big-output", None, ctx)
+    mib = int(typing.cast(int, ctx.event.data.get("mib", 5)))
+    big = await logged("big-output", ctx, "big", lambda: "x" * (mib * 1024 * 1024))
+    return {"length": len(big)}
+
+
+@client.create_function(
+    fn_id="sleep-wait-invoke", trigger=inngest.TriggerEvent(event="test/sleep-wait-invoke")
+)
+async def sleep_wait_invoke(ctx: inngest.Context) -> dict[str, typing.Any]:
+    record("sleep-wait-invoke", None, ctx)
+    data = ctx.event.data
+    stamp = await logged(
+        "sleep-wait-invoke", ctx, "stamp", lambda: {"at": now_ms(), "nonce": random.random()}
+    )
+    sleep_ms = int(typing.cast(int, data["sleep_ms"]))
+    await ctx.step.sleep("nap", datetime.timedelta(milliseconds=sleep_ms))
+    reply = await ctx.step.wait_for_event(
+        "reply",
+        event="test/sleep-wait-invoke.reply",
+        if_exp="async.data.id == event.data.id",
+        timeout=datetime.timedelta(seconds=60),
+    )
+    child = await invoke_call(ctx, {"id": data["id"], "n": data["n"]})
+    return {"stamp": stamp, "reply": None if reply is None else dict(reply.data), "child": child}
+
+
+ALL_FUNCTIONS = [
+    three_steps,
+    single,
+    flaky,
+    fatal,
+    conditional,
+    wild,
+    slow_steps,
+    serial_steps,
+    parallel_steps,
+    sleeper,
+    waiter,
+    invoke_child,
+    invoker,
+    sender,
+    receiver,
+    step_flaky,
+    step_caught,
+    fatal_with_handler,
+    cancellable,
+    finish_timeout,
+    big_output,
+    sleep_wait_invoke,
+]
 _only = {f.strip() for f in os.environ.get("FUNCTIONS", "").split(",") if f.strip()}
 functions = [f for f in ALL_FUNCTIONS if f.local_id in _only] if _only else ALL_FUNCTIONS
 

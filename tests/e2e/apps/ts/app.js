@@ -9,9 +9,11 @@
 //   PORT      port to listen on (127.0.0.1), default 3000
 //   APP_ID    Inngest app id, default "ts-app"
 //   CALL_LOG  optional path; every function and step execution appends one
-//             JSON line {"fn","step","attempt","run_id","t"} so tests can count
-//             executions. A line with "step": null is written each time the
-//             handler itself is entered (once per call request).
+//             JSON line {"fn","step","attempt","run_id","id","t"} so tests can
+//             count executions. A line with "step": null is written each time
+//             the handler itself is entered (once per call request). "id" is
+//             the triggering event's data.id (for failure handlers: the failed
+//             run's event's data.id), so tests sharing an app find their runs.
 //   FUNCTIONS optional comma-separated list of function ids to serve (default:
 //             all); lets a test change the app's functions and re-sync.
 "use strict";
@@ -23,6 +25,13 @@ const { serve } = require("inngest/express");
 
 const inngest = new Inngest({ id: process.env.APP_ID || "ts-app" });
 
+function dataId(event) {
+  const data = (event && event.data) || {};
+  if (data.id !== undefined) return data.id;
+  const original = data.event && data.event.data;
+  return original && original.id !== undefined ? original.id : null;
+}
+
 function record(fn, stepId, ctx) {
   const path = process.env.CALL_LOG;
   if (!path) return;
@@ -31,6 +40,7 @@ function record(fn, stepId, ctx) {
     step: stepId,
     attempt: ctx.attempt,
     run_id: ctx.runId,
+    id: dataId(ctx.event),
     t: Date.now(),
   });
   fs.appendFileSync(path, line + "\n");
@@ -124,10 +134,264 @@ const slowSteps = inngest.createFunction(
   },
 );
 
+// --- step engine scenarios (tests/e2e/test_step_*.py) ---------------------
+
+// A step that records itself in CALL_LOG and returns fn().
+function logged(name, step, ctx, stepId, fn) {
+  return step.run(stepId, async () => {
+    record(name, stepId, ctx);
+    return fn();
+  });
+}
+
+const serialSteps = inngest.createFunction(
+  { id: "serial-steps", triggers: [{ event: "test/serial-steps" }] },
+  async (ctx) => {
+    const { event, step } = ctx;
+    record("serial-steps", null, ctx);
+    const a = await logged("serial-steps", step, ctx, "a", () => `${event.data.id}:a`);
+    const b = await logged("serial-steps", step, ctx, "b", () => `${a}:b`);
+    const c = await logged("serial-steps", step, ctx, "c", () => `${b}:c`);
+    return { a, b, c };
+  },
+);
+
+const parallelSteps = inngest.createFunction(
+  { id: "parallel-steps", triggers: [{ event: "test/parallel-steps" }] },
+  async (ctx) => {
+    const { event, step } = ctx;
+    const n = Number(event.data.n);
+    record("parallel-steps", null, ctx);
+    const parts = await Promise.all(
+      [1, 2, 3].map((k) => logged("parallel-steps", step, ctx, `p${k}`, () => n * 10 + k)),
+    );
+    const sum = await logged("parallel-steps", step, ctx, "sum", () =>
+      parts.reduce((x, y) => x + y, 0),
+    );
+    return { parts, sum };
+  },
+);
+
+const sleeper = inngest.createFunction(
+  { id: "sleeper", triggers: [{ event: "test/sleeper" }] },
+  async (ctx) => {
+    const { event, step } = ctx;
+    record("sleeper", null, ctx);
+    const before = await logged("sleeper", step, ctx, "before", () => Date.now());
+    await step.sleep("nap", Number(event.data.sleep_ms));
+    const after = await logged("sleeper", step, ctx, "after", () => Date.now());
+    return { before, after };
+  },
+);
+
+const waiter = inngest.createFunction(
+  { id: "waiter", triggers: [{ event: "test/wait" }] },
+  async (ctx) => {
+    const { event, step } = ctx;
+    record("waiter", null, ctx);
+    const reply = await step.waitForEvent("reply", {
+      event: "test/wait.reply",
+      if: "async.data.id == event.data.id",
+      timeout: Number(event.data.timeout_ms),
+    });
+    return { reply: reply ? reply.data : null };
+  },
+);
+
+const invokeChild = inngest.createFunction(
+  { id: "invoke-child", triggers: [{ event: "test/invoke-child" }] },
+  async (ctx) => {
+    const { event, step } = ctx;
+    record("invoke-child", null, ctx);
+    if (event.data.fail) {
+      throw new NonRetriableError(`child refused ${event.data.n}`);
+    }
+    if (event.data.sleep_ms) {
+      await step.sleep("linger", Number(event.data.sleep_ms));
+    }
+    return { doubled: Number(event.data.n) * 2 };
+  },
+);
+
+function invokeArgs(data) {
+  const args = {
+    function: invokeChild,
+    data: { id: data.id, n: data.n, fail: Boolean(data.fail), sleep_ms: data.sleep_ms ?? 0 },
+  };
+  if (data.timeout_ms) args.timeout = Number(data.timeout_ms);
+  return args;
+}
+
+const invoker = inngest.createFunction(
+  { id: "invoker", triggers: [{ event: "test/invoker" }] },
+  async (ctx) => {
+    const { event, step } = ctx;
+    record("invoker", null, ctx);
+    try {
+      const result = await step.invoke("call", invokeArgs(event.data));
+      return { result };
+    } catch (err) {
+      return { error: { name: err.name, message: err.message } };
+    }
+  },
+);
+
+const sender = inngest.createFunction(
+  { id: "sender", triggers: [{ event: "test/sender" }] },
+  async (ctx) => {
+    const { event, step } = ctx;
+    record("sender", null, ctx);
+    const sent = await step.sendEvent("send", {
+      name: "test/sent",
+      data: { id: event.data.id, from: "sender" },
+    });
+    const after = await logged("sender", step, ctx, "after", () => sent.ids.length);
+    return { ids: sent.ids, after };
+  },
+);
+
+const receiver = inngest.createFunction(
+  { id: "receiver", triggers: [{ event: "test/sent" }] },
+  async (ctx) => {
+    record("receiver", null, ctx);
+    return { got: ctx.event.data };
+  },
+);
+
+const stepFlaky = inngest.createFunction(
+  { id: "step-flaky", triggers: [{ event: "test/step-flaky" }], retries: 3 },
+  async (ctx) => {
+    const { step } = ctx;
+    record("step-flaky", null, ctx);
+    const wobbly = await logged("step-flaky", step, ctx, "wobbly", () => {
+      if (ctx.attempt < 2) throw new Error(`wobble on attempt ${ctx.attempt}`);
+      return { attempt: ctx.attempt };
+    });
+    return { wobbly };
+  },
+);
+
+const stepCaught = inngest.createFunction(
+  { id: "step-caught", triggers: [{ event: "test/step-caught" }], retries: 0 },
+  async (ctx) => {
+    const { event, step } = ctx;
+    record("step-caught", null, ctx);
+    try {
+      await logged("step-caught", step, ctx, "doomed", () => {
+        throw new Error(`doomed ${event.data.id}`);
+      });
+    } catch (err) {
+      return { caught: err.message };
+    }
+    return { caught: null };
+  },
+);
+
+const fatalWithHandler = inngest.createFunction(
+  {
+    id: "fatal-with-handler",
+    triggers: [{ event: "test/fatal-with-handler" }],
+    onFailure: async (ctx) => {
+      record("fatal-with-handler-failure", null, ctx);
+      return { handled: ctx.error.message, id: dataId(ctx.event) };
+    },
+  },
+  async (ctx) => {
+    record("fatal-with-handler", null, ctx);
+    throw new NonRetriableError(`fatal for ${ctx.event.data.id}`);
+  },
+);
+
+const cancellable = inngest.createFunction(
+  {
+    id: "cancellable",
+    triggers: [{ event: "test/cancellable" }],
+    cancelOn: [{ event: "test/cancel", match: "data.id" }],
+  },
+  async (ctx) => {
+    const { event, step } = ctx;
+    record("cancellable", null, ctx);
+    await logged("cancellable", step, ctx, "started", () => Date.now());
+    await step.sleep("long", Number(event.data.sleep_ms ?? 60000));
+    await logged("cancellable", step, ctx, "finished", () => Date.now());
+    return "finished";
+  },
+);
+
+const finishTimeout = inngest.createFunction(
+  {
+    id: "finish-timeout",
+    triggers: [{ event: "test/finish-timeout" }],
+    timeouts: { finish: "2s" },
+  },
+  async (ctx) => {
+    const { step } = ctx;
+    record("finish-timeout", null, ctx);
+    await logged("finish-timeout", step, ctx, "begin", () => Date.now());
+    await step.sleep("too-long", "5s");
+    await logged("finish-timeout", step, ctx, "end", () => Date.now());
+    return "not cancelled";
+  },
+);
+
+const bigOutput = inngest.createFunction(
+  { id: "big-output", triggers: [{ event: "test/big-output" }] },
+  async (ctx) => {
+    const { event, step } = ctx;
+    record("big-output", null, ctx);
+    const mib = Number(event.data.mib ?? 5);
+    const big = await logged("big-output", step, ctx, "big", () => "x".repeat(mib * 1024 * 1024));
+    return { length: big.length };
+  },
+);
+
+const sleepWaitInvoke = inngest.createFunction(
+  { id: "sleep-wait-invoke", triggers: [{ event: "test/sleep-wait-invoke" }] },
+  async (ctx) => {
+    const { event, step } = ctx;
+    record("sleep-wait-invoke", null, ctx);
+    const stamp = await logged("sleep-wait-invoke", step, ctx, "stamp", () => ({
+      at: Date.now(),
+      nonce: Math.random(),
+    }));
+    await step.sleep("nap", Number(event.data.sleep_ms));
+    const reply = await step.waitForEvent("reply", {
+      event: "test/sleep-wait-invoke.reply",
+      if: "async.data.id == event.data.id",
+      timeout: "60s",
+    });
+    const child = await step.invoke("call", invokeArgs({ id: event.data.id, n: event.data.n }));
+    return { stamp, reply: reply ? reply.data : null, child };
+  },
+);
+
 const app = express();
 app.use(express.json({ limit: "10mb" })); // the SDK handler needs a parsed body
 
-const allFunctions = [threeSteps, single, flaky, fatal, conditional, wild, slowSteps];
+const allFunctions = [
+  threeSteps,
+  single,
+  flaky,
+  fatal,
+  conditional,
+  wild,
+  slowSteps,
+  serialSteps,
+  parallelSteps,
+  sleeper,
+  waiter,
+  invokeChild,
+  invoker,
+  sender,
+  receiver,
+  stepFlaky,
+  stepCaught,
+  fatalWithHandler,
+  cancellable,
+  finishTimeout,
+  bigOutput,
+  sleepWaitInvoke,
+];
 const only = (process.env.FUNCTIONS || "").split(",").map((s) => s.trim()).filter(Boolean);
 const functions = only.length
   ? allFunctions.filter((fn) => only.includes(fn.opts.id))
