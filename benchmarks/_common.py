@@ -16,6 +16,7 @@ import os
 import platform
 import secrets
 import signal
+import site
 import socket
 import subprocess
 import sys
@@ -146,10 +147,21 @@ async def run_server(
     workers: int | None = None,
     log: TextIO | None = None,
     extra_env: dict[str, str] | None = None,
+    source: Path | None = None,
 ) -> AsyncIterator[Server]:
+    """``source``: run the server from this source tree (e.g. ``git archive`` of one commit)
+    instead of the installed package, so a checkout being edited does not change what is measured.
+    """
     port = free_port()
+    env = {**os.environ, **(extra_env or {})}
+    interpreter = [sys.executable]
+    if source is not None:
+        # -S skips site-packages' .pth files, and with them the editable install's import hook,
+        # which would otherwise win over PYTHONPATH; the dependencies stay importable.
+        interpreter.append("-S")
+        env["PYTHONPATH"] = os.pathsep.join([str(source), *site.getsitepackages()])
     command = [
-        sys.executable,
+        *interpreter,
         "-m",
         "inngest",
         "dev",
@@ -164,12 +176,14 @@ async def run_server(
         command += ["--redis-url", redis_url]
     if workers is not None:
         command += ["--queue-workers", str(workers)]
-    env = {**os.environ, **(extra_env or {})}
     if redis_url:
         # A prefix of our own: other users of the same Redis never hear our wake-ups.
         env["INNGEST_REDIS__PREFIX"] = f"bench-{secrets.token_hex(4)}"
     out: Any = log if log is not None else subprocess.DEVNULL
-    process = await asyncio.create_subprocess_exec(*command, stdout=out, stderr=out, env=env)
+    # With a source tree, start there: python -m puts the working directory first on sys.path.
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=out, stderr=out, env=env, cwd=source
+    )
     server = Server(f"http://127.0.0.1:{port}", process)
     try:
         await _wait_healthy(server)

@@ -329,7 +329,12 @@ async def run(args: argparse.Namespace, console: Console) -> list[Measurement]:
     try:
         async with (
             app_process(app_port),
-            common.run_server(common.as_url(conninfo), workers=args.workers) as server,
+            common.run_server(
+                common.as_url(conninfo),
+                workers=args.workers,
+                log=args.server_log,
+                source=args.server_source,
+            ) as server,
             httpx.AsyncClient(timeout=60.0) as control,
         ):
             await common.register(
@@ -453,6 +458,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--timeout-s", type=float, default=300.0)
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument(
+        "--server-source",
+        type=Path,
+        help="run the server from this source tree (e.g. a git archive of a commit)",
+    )
+    parser.add_argument(
+        "--server-log", type=argparse.FileType("a"), help="append the server's JSON logs here"
+    )
     args = parser.parse_args()
 
     console = Console()
@@ -463,7 +476,11 @@ def main() -> None:
         report = {
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": common.machine(common.server_url_of(args.database_url)),
-            "settings": {k: v for k, v in vars(args).items() if k not in ("json", "database_url")},
+            "settings": {
+                k: v
+                for k, v in vars(args).items()
+                if k not in ("json", "database_url", "server_log", "server_source")
+            },
             "results": rows,
         }
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

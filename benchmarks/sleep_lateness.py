@@ -153,7 +153,12 @@ async def measure(
         app = SleeperApp(args.runs)
         async with (
             common.serve_app(app.handle) as app_url,
-            common.run_server(common.as_url(conninfo), redis_url=redis_url) as server,
+            common.run_server(
+                common.as_url(conninfo),
+                redis_url=redis_url,
+                log=args.server_log,
+                source=args.server_source,
+            ) as server,
             httpx.AsyncClient(timeout=30.0) as client,
         ):
             await common.register(
@@ -281,6 +286,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument(
+        "--server-source",
+        type=Path,
+        help="run the server from this source tree (e.g. a git archive of a commit)",
+    )
+    parser.add_argument(
+        "--server-log", type=argparse.FileType("a"), help="append the server's JSON logs here"
+    )
     args = parser.parse_args()
 
     console = Console()
@@ -290,7 +303,11 @@ def main() -> None:
         report = {
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": common.machine(common.server_url_of(args.database_url)),
-            "settings": {k: v for k, v in vars(args).items() if k not in ("json", "database_url")},
+            "settings": {
+                k: v
+                for k, v in vars(args).items()
+                if k not in ("json", "database_url", "server_log", "server_source")
+            },
             "results": results,
         }
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
