@@ -219,3 +219,26 @@ run_history = sa.Table(
     sa.Column("data", pg.JSONB),
     sa.Index("ix_run_history_run_id_id", "run_id", "id"),
 )
+
+# Flow control without Redis (inngest.coord.pg_limits). Both tables hold state that can be
+# rebuilt (leases are re-asserted by every worker heartbeat; a lost bucket admits a little early),
+# so they are written with synchronous_commit off. Only the primary keys are indexed: every hot
+# statement looks rows up by key, and updates that touch no index stay HOT.
+
+# Concurrency leases: one row per (key, holder); live while expires_at > now.
+coord_slots = sa.Table(
+    "coord_slots",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("holder", sa.Text, primary_key=True),
+    sa.Column("expires_at", TS, nullable=False),
+)
+
+# Throttle and rate-limit GCRA buckets: the theoretical arrival time per key ("throttle:<key>",
+# "rate:<key>"); a bucket whose tat has passed is full, the same as no row.
+coord_buckets = sa.Table(
+    "coord_buckets",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("tat", TS, nullable=False),
+)
