@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 
 from inngest.clock import Clock
 from inngest.config import Settings
+from inngest.coord.limits import Limits
 from inngest.coord.wakeup import Wakeups
 from inngest.db.pool import Pool
 
@@ -21,6 +22,7 @@ class ApiDeps:
     client: httpx.AsyncClient  # for sync PUTs to apps
     wakeups: Wakeups
     redis_ping: object | None = None  # an async callable returning bool, when Redis is used
+    limits: Limits | None = None  # flow control (rate limits at ingest); None disables it
 
     @property
     def keyed(self) -> bool:

@@ -213,7 +213,7 @@ async def get_run(deps: Deps, run_id: FromPath[str]) -> dict[str, Any]:
 
 def waiting_for(run: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
     """Why a run that has not ended is not progressing right now, in plain words."""
-    if run["status"] in ("Completed", "Failed", "Cancelled"):
+    if run["status"] in ("Completed", "Failed", "Cancelled", "Skipped"):
         return []
     reasons: list[dict[str, Any]] = []
     for pause in run["pauses"]:
@@ -235,7 +235,11 @@ def waiting_for(run: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
                 }
             )
     for item in run["queued"]:
-        if item["leased"]:
+        gate = item.get("gate_key")
+        if gate and not item["leased"]:
+            reason = "throttled" if gate.startswith("t:") else "concurrency limit reached"
+            reasons.append({"reason": reason, "key": gate, "until": item["available_at"]})
+        elif item["leased"]:
             reasons.append({"reason": "calling the SDK", "kind": item["kind"]})
         elif item["kind"] == "wake":
             reasons.append(
@@ -255,6 +259,13 @@ def waiting_for(run: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
             )
         elif item["kind"] in ("call", "planned", "resume") and item["available_at"] <= now:
             reasons.append({"reason": "queued", "kind": item["kind"]})
+        elif item["kind"] == "call" and item["attempt"] == 0:
+            reasons.append(
+                {
+                    "reason": "queued behind other functions' runs (fair share)",
+                    "until": item["available_at"],
+                }
+            )
     return reasons
 
 

@@ -12,8 +12,10 @@ from litestar.params import FromPath
 from inngest.api import errors as http
 from inngest.api.deps import Deps
 from inngest.clock import to_ms
+from inngest.engine.cron import parse as parse_cron
 from inngest.errors import ValidationError
 from inngest.expr import compile_expression
+from inngest.ingest import cron
 from inngest.ingest import events as ingest
 from inngest.protocol import durations, events, register, signing
 from inngest.store import apps, runs
@@ -42,6 +44,15 @@ def validate_expressions(app: register.AppSync) -> None:
                 raise ValidationError(
                     f"function {fn.slug!r} {path}: {exc.message}", f"{fn.slug}.{path}"
                 ) from exc
+        for path, source in _crons(fn.config):
+            try:
+                parse_cron(source)
+            except ValidationError as exc:
+                raise ValidationError(
+                    f"function {fn.slug!r} {path}: invalid cron expression {source!r}: "
+                    f"{exc.message}",
+                    f"{fn.slug}.{path}",
+                ) from exc
         for path, value in _durations(fn.config):
             try:
                 durations.parse_duration(value)
@@ -62,8 +73,19 @@ def _expressions(config: dict[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
+def _crons(config: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (f"triggers[{index}].cron", trigger["cron"])
+        for index, trigger in enumerate(config.get("triggers") or [])
+        if isinstance(trigger, dict) and isinstance(trigger.get("cron"), str)
+    ]
+
+
 def _durations(config: dict[str, Any]) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
+    for index, trigger in enumerate(config.get("triggers") or []):
+        if isinstance(trigger, dict) and isinstance(trigger.get("jitter"), str):
+            found.append((f"triggers[{index}].jitter", trigger["jitter"]))
     timeouts = config.get("timeouts")
     if isinstance(timeouts, dict):
         for key in ("start", "finish"):
@@ -75,7 +97,9 @@ def _durations(config: dict[str, Any]) -> list[tuple[str, str]]:
 async def store_sync(deps: Deps, app: register.AppSync) -> dict[str, Any]:
     validate_expressions(app)
     async with deps.pool.connection() as conn, conn.transaction():
-        result = await apps.sync(conn, app, deps.clock.now())
+        now = deps.clock.now()
+        result = await apps.sync(conn, app, now)
+        await cron.reconcile(conn, app, archived=result.archived, now=now)
     log.info(
         "app registered",
         extra={
@@ -126,7 +150,11 @@ async def ingest_body(deps: Deps, body: bytes, seed: str | None) -> list[str]:
     parsed = events.parse_events(body, now_ms=to_ms(now), seed=seed)
     async with deps.pool.connection() as conn, conn.transaction():
         result = await ingest.ingest(
-            conn, parsed, now=now, dedup_window_s=deps.settings.event_dedup_window_s
+            conn,
+            parsed,
+            now=now,
+            dedup_window_s=deps.settings.event_dedup_window_s,
+            limiter=deps.limits,
         )
     if result.run_ids:
         await deps.wakeups.notify()

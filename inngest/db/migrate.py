@@ -24,7 +24,7 @@ def sqlalchemy_url(database_url: str) -> str:
     return database_url
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "heads") -> None:
     """Bring the schema up to ``revision``. Safe to run concurrently: Alembic's version
     table update happens in the migration transaction, and PostgreSQL DDL is transactional;
     an advisory lock makes a second process wait instead of failing on duplicate DDL."""

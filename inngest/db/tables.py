@@ -49,6 +49,8 @@ functions = sa.Table(
     sa.Column("max_attempts", sa.Integer, nullable=False),
     sa.Column("config", pg.JSONB, nullable=False),  # the register object, kept whole
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    # Fair ordering: the queue position of this function's next run start (flow.order).
+    sa.Column("queue_clock", TS),
     sa.Column("archived_at", TS),
     sa.Column("created_at", TS, nullable=False, server_default=_now),
     sa.Column("updated_at", TS, nullable=False, server_default=_now),
@@ -105,12 +107,22 @@ runs = sa.Table(
     sa.Column("original_run_id", sa.Text),  # set on re-runs
     sa.Column("cancelled_by", sa.Text),
     sa.Column("state_bytes", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("skip_reason", sa.Text),  # why a Skipped run never ran (rate limit, singleton)
+    sa.Column("singleton_key", sa.Text),
     sa.Column("created_at", TS, nullable=False, server_default=_now),
     sa.Column("started_at", TS),
     sa.Column("ended_at", TS),
     sa.Index("ix_runs_function_id_id", "function_id", "id"),
     sa.Index("ix_runs_status_id", "status", "id"),
     sa.Index("ix_runs_event_ids", "event_ids", postgresql_using="gin"),
+    sa.Index(
+        "ix_runs_singleton",
+        "function_id",
+        "singleton_key",
+        postgresql_where=sa.text(
+            "singleton_key IS NOT NULL AND status IN ('Scheduled', 'Running')"
+        ),
+    ),
 )
 
 # The memo. The primary key is what makes a step's result recorded exactly once.
@@ -171,8 +183,16 @@ queue_items = sa.Table(
     sa.Column("lease_token", pg.UUID(as_uuid=True)),
     sa.Column("claimed_at", TS),
     sa.Column("created_at", TS, nullable=False, server_default=_now),
+    # Items parked until a resource frees up (a concurrency slot); open_gate wakes one.
+    sa.Column("gate_key", sa.Text),
     sa.Index("ix_queue_items_claim", sa.text("priority DESC"), "available_at", "id"),
     sa.Index("ix_queue_items_partition_key", "partition_key"),
+    sa.Index(
+        "ix_queue_items_gate_key",
+        "gate_key",
+        "available_at",
+        postgresql_where=sa.text("gate_key IS NOT NULL"),
+    ),
 )
 
 # Every wait is a row: waitForEvent, step.invoke and cancelOn matchers. Consuming one is a

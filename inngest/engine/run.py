@@ -13,10 +13,16 @@ class RunStatus(StrEnum):
     COMPLETED = "Completed"
     FAILED = "Failed"
     CANCELLED = "Cancelled"
+    SKIPPED = "Skipped"  # flow control (rate limit, singleton) decided it never runs
 
     @property
     def ended(self) -> bool:
-        return self in (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
+        return self in (
+            RunStatus.COMPLETED,
+            RunStatus.FAILED,
+            RunStatus.CANCELLED,
+            RunStatus.SKIPPED,
+        )
 
 
 # Inngest's limits (PROTOCOL.md §6.21); past them a run fails non-retriably with a clear reason.

@@ -18,7 +18,7 @@ from ulid import ULID
 from inngest.db.pool import Conn
 from inngest.engine.run import MAX_SLEEP_S
 from inngest.expr import compile_expression, evaluate_bool
-from inngest.ingest import items
+from inngest.ingest import flow, items, parent
 from inngest.protocol import durations
 from inngest.protocol.events import Event
 from inngest.queue import ops as queue
@@ -26,7 +26,7 @@ from inngest.queue import records
 from inngest.store import events as event_store
 from inngest.store import functions, pauses, runs
 
-INVOKED = "inngest/function.invoked"
+INVOKED = parent.INVOKED
 DEFAULT_DEDUP_WINDOW_S = 86400.0
 
 
@@ -36,13 +36,7 @@ class Ingested:
     skipped_duplicates: int
     resumed: int = 0
     cancelled: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class _Start:
-    run: runs.NewRun
-    config: dict[str, Any]
-    event: dict[str, Any]
+    skipped: tuple[str, ...] = ()  # runs flow control decided never to run
 
 
 async def ingest(
@@ -51,6 +45,7 @@ async def ingest(
     *,
     now: datetime,
     dedup_window_s: float = DEFAULT_DEDUP_WINDOW_S,
+    limiter: flow.RateLimiter | None = None,
 ) -> Ingested:
     if not events:
         return Ingested((), 0)
@@ -65,16 +60,21 @@ async def ingest(
         window_start=now - timedelta(seconds=dedup_window_s),
     )
     started = [c for c in candidates if c.run.id in winners]
+    await flow.admit(conn, started, limiter=limiter, now=now)
     await start_runs(conn, started, now=now)
     resumed, cancelled = await _resolve_pauses(conn, events, names, now=now)
     return Ingested(
-        tuple(s.run.id for s in started), len(candidates) - len(started), resumed, cancelled
+        tuple(s.run.id for s in started if s.skip_reason is None),
+        len(candidates) - len(started),
+        resumed,
+        cancelled,
+        tuple(s.run.id for s in started if s.skip_reason is not None),
     )
 
 
-async def _triggered(conn: Conn, events: Sequence[Event]) -> list[_Start]:
+async def _triggered(conn: Conn, events: Sequence[Event]) -> list[flow.Start]:
     matches = await functions.triggered_by(conn, sorted({e.name for e in events}))
-    starts: list[_Start] = []
+    starts: list[flow.Start] = []
     seen: set[tuple[object, str]] = set()
     for event in events:
         wire = event.to_wire()
@@ -90,8 +90,9 @@ async def _triggered(conn: Conn, events: Sequence[Event]) -> list[_Start]:
                 {"event": wire}
             ):
                 continue
-            key = (match.function_id, event.id)
-            if key in seen:  # the same event id twice in one request starts one run
+            run_key = flow.run_key(match.config, wire, event.id)
+            key = (match.function_id, run_key)
+            if key in seen:  # the same key twice in one request starts one run
                 continue
             seen.add(key)
             run = runs.NewRun(
@@ -99,13 +100,13 @@ async def _triggered(conn: Conn, events: Sequence[Event]) -> list[_Start]:
                 function_id=match.function_id,
                 function_version=match.version,
                 event_ids=(event.internal_id,),
-                key=event.id,
+                key=run_key,
             )
-            starts.append(_Start(run, match.config, wire))
+            starts.append(flow.Start(run, match.config, wire))
     return starts
 
 
-async def _invoked(conn: Conn, event: Event, wire: dict[str, Any]) -> _Start | None:
+async def _invoked(conn: Conn, event: Event, wire: dict[str, Any]) -> flow.Start | None:
     """``inngest/function.invoked`` starts the named function whatever its triggers."""
     meta = event.data.get("_inngest") if isinstance(event.data, dict) else None
     slug = meta.get("fn_id") if isinstance(meta, dict) else None
@@ -121,19 +122,28 @@ async def _invoked(conn: Conn, event: Event, wire: dict[str, Any]) -> _Start | N
         event_ids=(event.internal_id,),
         key=event.id,
     )
-    return _Start(run, fn["config"], wire)
+    return flow.Start(run, fn["config"], wire)
 
 
-async def start_runs(conn: Conn, starts: Sequence[_Start], *, now: datetime) -> None:
-    """Insert runs with their first call, cancelOn matchers and start timeouts."""
+async def start_runs(conn: Conn, starts: Sequence[flow.Start], *, now: datetime) -> None:
+    """Insert runs with their first call, cancelOn matchers and start timeouts; skipped runs
+    are recorded as such, and a skipped invoke fails its parent's step at once."""
     if not starts:
         return
-    await runs.insert(conn, [s.run for s in starts], now=now)
+    await runs.insert(
+        conn, [s.run for s in starts], now=now, skip_reasons=[s.skip_reason for s in starts]
+    )
+    running = [s for s in starts if s.skip_reason is None]
+    await flow.order(conn, running, now=now)
     follow_ups: list[records.NewItem] = []
     matchers: list[pauses.NewMatcher] = []
     for start in starts:
+        if start.skip_reason is not None:
+            await _skipped(conn, start, now=now)
+    for start in running:
         run_id = start.run.id
-        follow_ups.append(items.discovery(run_id, now=now))
+        follow_ups.append(items.discovery(run_id, now=start.available_at or now))
+        follow_ups.extend(items.cancel(other, "singleton", now=now) for other in start.cancels)
         matchers.extend(cancel_matchers(run_id, start.config, start.event, now=now))
         start_timeout = (start.config.get("timeouts") or {}).get("start")
         if isinstance(start_timeout, str) and start_timeout:
@@ -147,12 +157,23 @@ async def start_runs(conn: Conn, starts: Sequence[_Start], *, now: datetime) -> 
             runs.HistoryEntry(
                 s.run.id,
                 now,
-                "run.scheduled",
-                data={"event_ids": list(s.run.event_ids), "event": s.event.get("name")},
+                "run.skipped" if s.skip_reason else "run.scheduled",
+                data={
+                    "event_ids": list(s.run.event_ids),
+                    "event": s.event.get("name"),
+                    "reason": s.skip_reason,
+                },
             )
             for s in starts
         ],
     )
+
+
+async def _skipped(conn: Conn, start: flow.Start, *, now: datetime) -> None:
+    correlation = parent.correlation_id(start.event)
+    if correlation is not None:
+        error = {"name": "Error", "message": f"invoked function was skipped: {start.skip_reason}"}
+        await parent.resolve(conn, correlation, {"error": error}, now=now)
 
 
 def cancel_matchers(
@@ -239,5 +260,5 @@ async def rerun(
         key=f"rerun:{original_run_id}:{ULID()}",
         original_run_id=original_run_id,
     )
-    await start_runs(conn, [_Start(new, config, dict(events[0]) if events else {})], now=now)
+    await start_runs(conn, [flow.Start(new, config, dict(events[0]) if events else {})], now=now)
     return new.id

@@ -13,8 +13,8 @@ from typing import Any
 from inngest.clock import to_ms
 from inngest.db.pool import Conn
 from inngest.engine.run import RunStatus
-from inngest.ingest import items
-from inngest.ingest.events import INVOKED, ingest
+from inngest.ingest import flow, parent
+from inngest.ingest.events import ingest
 from inngest.protocol.events import Event, new_event
 from inngest.queue import ops as queue
 from inngest.store import pauses, runs
@@ -39,6 +39,7 @@ async def finish_run(
     error: dict[str, Any] | None,
     now: datetime,
     cancelled_by: str | None = None,
+    limiter: flow.RateLimiter | None = None,
 ) -> bool:
     """End the run if it has not ended; False when something else ended it first."""
     ended = await runs.finish(
@@ -66,57 +67,26 @@ async def finish_run(
     first = dict(events[0]) if events else {}
     correlation_id = _correlation_id(first)
     if correlation_id is not None:
-        await _resolve_parent(conn, correlation_id, status, output, error, now=now)
+        await parent.resolve(conn, correlation_id, _invoke_memo(status, output, error), now=now)
     if first.get("name") not in _LIFECYCLE:
         emitted = lifecycle_events(
             run_id, function_slug, events, status, output, error, correlation_id, now=now
         )
-        await ingest(conn, emitted, now=now)
+        await ingest(conn, emitted, now=now, limiter=limiter)
     return True
 
 
 def _correlation_id(first: dict[str, Any]) -> str | None:
-    if first.get("name") != INVOKED:
-        return None
-    meta = (first.get("data") or {}).get("_inngest")
-    value = meta.get("correlation_id") if isinstance(meta, dict) else None
-    return value if isinstance(value, str) else None
+    return parent.correlation_id(first)
 
 
-async def _resolve_parent(
-    conn: Conn,
-    correlation_id: str,
-    status: RunStatus,
-    output: Any,
-    error: dict[str, Any] | None,
-    *,
-    now: datetime,
-) -> None:
-    pause = await pauses.consume_correlation(conn, correlation_id)
-    if pause is None or pause.step_id is None:
-        return  # the parent timed out, was cancelled, or already resumed
+def _invoke_memo(status: RunStatus, output: Any, error: dict[str, Any] | None) -> dict[str, Any]:
+    """What the parent's step.invoke receives when the child ends."""
     if status is RunStatus.COMPLETED:
-        memo: dict[str, Any] = {"data": output}
-    elif status is RunStatus.CANCELLED:
-        memo = {"error": CANCELLED_ERROR}
-    else:
-        memo = {"error": error or {"name": "Error", "message": "invoked function failed"}}
-    if pause.timeout_item_id is not None:
-        await queue.delete_items(conn, [pause.timeout_item_id])
-    await queue.enqueue(
-        conn,
-        [
-            items.resume(
-                pause.run_id,
-                pause.step_id,
-                pause.step_name or pause.step_id,
-                "InvokeFunction",
-                memo,
-                now=now,
-            )
-        ],
-        now=now,
-    )
+        return {"data": output}
+    if status is RunStatus.CANCELLED:
+        return {"error": CANCELLED_ERROR}
+    return {"error": error or {"name": "Error", "message": "invoked function failed"}}
 
 
 def lifecycle_events(

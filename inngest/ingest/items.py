@@ -16,7 +16,10 @@ RESUME = (
 PAUSE_TIMEOUT = "pause_timeout"  # a pause's deadline (payload: run_id, pause_id)
 CANCEL = "cancel"  # cancel a run (payload: run_id, reason)
 RUN_TIMEOUT = "run_timeout"  # timeouts.start / timeouts.finish (payload: run_id, which)
-KINDS = (CALL, PLANNED, WAKE, RESUME, PAUSE_TIMEOUT, CANCEL, RUN_TIMEOUT)
+# A function's next cron tick (payload: function_id, slug, cron, jitter, scheduled_at); keyed by
+# function, not run, so a sync can find and replace a function's ticks.
+CRON = "cron"
+KINDS = (CALL, PLANNED, WAKE, RESUME, PAUSE_TIMEOUT, CANCEL, RUN_TIMEOUT, CRON)
 # Items that settle part of a parallel group: the next discovery call waits for all of them.
 GROUP_KINDS = (PLANNED, WAKE, RESUME, PAUSE_TIMEOUT)
 # Cancellation jumps the queue: a cancelled run should make no further calls.
@@ -83,4 +86,26 @@ def run_timeout(run_id: str, which: str, *, at: datetime) -> records.NewItem:
         payload={"run_id": run_id, "which": which},
         available_at=at,
         partition_key=run_id,
+    )
+
+
+def cron_partition(function_id: str) -> str:
+    return f"cron:{function_id}"
+
+
+def cron_tick(
+    function_id: str, slug: str, cron: str, jitter: str | None, scheduled_at: str, *, at: datetime
+) -> records.NewItem:
+    """One pending tick of one cron trigger, due at its fire time (the tick plus its jitter)."""
+    return records.NewItem(
+        kind=CRON,
+        payload={
+            "function_id": function_id,
+            "slug": slug,
+            "cron": cron,
+            "jitter": jitter,
+            "scheduled_at": scheduled_at,
+        },
+        available_at=at,
+        partition_key=cron_partition(function_id),
     )

@@ -181,6 +181,36 @@ async def delete_items(conn: Conn, ids: Sequence[int]) -> int:
 
 async def partition_items(conn: Conn, partition_key: str) -> list[dict[str, Any]]:
     """A partition's items (held or not), soonest first: what a run is waiting for."""
-    names = ("id", "kind", "payload", "priority", "attempt", "available_at", "leased", "created_at")
+    names = (
+        "id",
+        "kind",
+        "payload",
+        "priority",
+        "attempt",
+        "available_at",
+        "leased",
+        "created_at",
+        "gate_key",
+    )
     rows = await _rows(conn, "queue_partition_items", {"partition_key": partition_key})
     return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+async def park(
+    conn: Conn, item_id: int, lease_token: UUID, *, available_at: datetime, gate_key: str | None
+) -> bool:
+    """Give a held item back, not counting an attempt, parked behind ``gate_key`` (a resource
+    it waits for) until ``available_at``; False when the lease was lost."""
+    params = {
+        "id": item_id,
+        "lease_token": lease_token,
+        "available_at": available_at,
+        "gate_key": gate_key,
+    }
+    return await _rowcount(conn, "queue_park", params) == 1
+
+
+async def open_gate(conn: Conn, gate_key: str, *, now: datetime, count: int = 1) -> int:
+    """Make up to ``count`` items parked behind ``gate_key`` due now; returns how many."""
+    rows = await _rows(conn, "queue_open_gate", {"gate_key": gate_key, "now": now, "count": count})
+    return len(rows)

@@ -125,5 +125,29 @@ DELETE FROM queue_items WHERE id = ANY(%(ids)s);
 
 -- name: queue_partition_items
 SELECT id, kind, payload, priority, attempt, available_at, lease_token IS NOT NULL AS leased,
-       created_at
+       created_at, gate_key
 FROM queue_items WHERE partition_key = %(partition_key)s ORDER BY available_at, id;
+
+-- name: queue_park
+-- Give a held item back without counting an attempt, parked behind `gate_key` until
+-- `available_at` (a safety net: open_gate normally wakes it sooner). Fenced like every ack.
+UPDATE queue_items
+SET lease_token = NULL,
+    claimed_at = NULL,
+    available_at = %(available_at)s,
+    gate_key = %(gate_key)s
+WHERE id = %(id)s AND lease_token = %(lease_token)s;
+
+-- name: queue_open_gate
+-- Wake the longest-parked items behind a gate. SKIP LOCKED: two releases of the same gate wake
+-- two different items instead of one waking the item the other is updating.
+UPDATE queue_items AS q
+SET available_at = %(now)s, gate_key = NULL
+WHERE q.id IN (
+    SELECT id FROM queue_items
+    WHERE gate_key = %(gate_key)s AND lease_token IS NULL
+    ORDER BY available_at, id
+    LIMIT %(count)s
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING q.id;

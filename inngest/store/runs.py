@@ -24,6 +24,7 @@ class NewRun:
     event_ids: tuple[str, ...]
     key: str  # idempotency key within the dedup window (the event id by default)
     original_run_id: str | None = None
+    singleton_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +92,17 @@ async def expire_keys(conn: Conn, *, window_start: datetime) -> int:
     return cur.rowcount
 
 
-async def insert(conn: Conn, runs: Sequence[NewRun], *, now: datetime) -> None:
+async def insert(
+    conn: Conn,
+    runs: Sequence[NewRun],
+    *,
+    now: datetime,
+    skip_reasons: Sequence[str | None] | None = None,
+) -> None:
+    """Insert runs as Scheduled, or as Skipped (already ended) where a skip reason is given."""
     if not runs:
         return
+    reasons = list(skip_reasons) if skip_reasons is not None else [None] * len(runs)
     await conn.execute(
         _SQL["runs_insert"],
         {
@@ -102,6 +111,9 @@ async def insert(conn: Conn, runs: Sequence[NewRun], *, now: datetime) -> None:
             "versions": [r.function_version for r in runs],
             "event_ids": [Jsonb(list(r.event_ids)) for r in runs],
             "original_run_ids": [r.original_run_id for r in runs],
+            "statuses": ["Skipped" if reason else "Scheduled" for reason in reasons],
+            "skip_reasons": reasons,
+            "singleton_keys": [r.singleton_key for r in runs],
             "now": now,
         },
     )
@@ -335,3 +347,15 @@ async def add_history(conn: Conn, entries: Sequence[HistoryEntry]) -> None:
 async def history(conn: Conn, run_id: str) -> list[dict[str, Any]]:
     cur = await conn.execute(_SQL["history_for_run"], {"run_id": run_id})
     return _rows(cur, await cur.fetchall())
+
+
+async def lock_singleton(conn: Conn, function_id: uuid.UUID, key: str) -> None:
+    await conn.execute(_SQL["runs_lock_singleton"], {"lock_key": f"singleton:{function_id}:{key}"})
+
+
+async def active_singleton(conn: Conn, function_id: uuid.UUID, key: str) -> str | None:
+    cur = await conn.execute(
+        _SQL["runs_active_singleton"], {"function_id": function_id, "singleton_key": key}
+    )
+    row = await cur.fetchone()
+    return None if row is None else str(row[0])

@@ -14,13 +14,16 @@ DELETE FROM run_keys WHERE created_at < %(window_start)s
 
 -- name: runs_insert
 INSERT INTO runs (id, function_id, function_version, event_ids, status, original_run_id,
-                  created_at)
+                  skip_reason, singleton_key, created_at, ended_at)
 SELECT r.id, r.function_id, r.version, ARRAY(SELECT jsonb_array_elements_text(r.event_ids)),
-       'Scheduled', r.original_run_id, %(now)s
+       r.status, r.original_run_id, r.skip_reason, r.singleton_key, %(now)s,
+       CASE WHEN r.status = 'Skipped' THEN CAST(%(now)s AS timestamptz) END
 FROM unnest(CAST(%(ids)s AS text[]), CAST(%(function_ids)s AS uuid[]),
             CAST(%(versions)s AS int[]), CAST(%(event_ids)s AS jsonb[]),
-            CAST(%(original_run_ids)s AS text[]))
-     AS r(id, function_id, version, event_ids, original_run_id)
+            CAST(%(original_run_ids)s AS text[]), CAST(%(statuses)s AS text[]),
+            CAST(%(skip_reasons)s AS text[]), CAST(%(singleton_keys)s AS text[]))
+     AS r(id, function_id, version, event_ids, original_run_id, status, skip_reason,
+          singleton_key)
 
 -- name: runs_load_for_call
 -- Everything one SDK call needs, in one round trip: the run, its function and app, the memo
@@ -91,7 +94,8 @@ VALUES (%(run_id)s, %(target_step)s, %(attempt)s, %(started_at)s, %(ended_at)s, 
 
 -- name: runs_get
 SELECT r.id, r.status, r.output, r.error, r.event_ids, r.function_version, r.request_version,
-       r.original_run_id, r.cancelled_by, r.created_at, r.started_at, r.ended_at, r.step_count,
+       r.original_run_id, r.cancelled_by, r.skip_reason, r.singleton_key, r.created_at,
+       r.started_at, r.ended_at, r.step_count, r.state_bytes,
        f.id AS function_id, f.slug AS function_slug, f.name AS function_name,
        a.name AS app_name
 FROM runs r JOIN functions f ON f.id = r.function_id JOIN apps a ON a.id = f.app_id
@@ -135,3 +139,12 @@ SELECT * FROM unnest(CAST(%(run_ids)s AS text[]), CAST(%(ats)s AS timestamptz[])
 -- name: history_for_run
 SELECT id, at, kind, step_id, step_name, attempt, data
 FROM run_history WHERE run_id = %(run_id)s ORDER BY id
+
+-- name: runs_lock_singleton
+SELECT pg_advisory_xact_lock(hashtextextended(%(lock_key)s, 11))
+
+-- name: runs_active_singleton
+SELECT id FROM runs
+WHERE function_id = %(function_id)s AND singleton_key = %(singleton_key)s
+  AND status IN ('Scheduled', 'Running')
+LIMIT 1

@@ -19,7 +19,7 @@ from inngest.engine import decide as engine
 from inngest.engine.run import RunStatus
 from inngest.errors import LeaseLost
 from inngest.expr import evaluate_bool
-from inngest.ingest import finish, items
+from inngest.ingest import finish, flow, items
 from inngest.ingest.events import INVOKED, ingest
 from inngest.protocol.events import new_event
 from inngest.queue import ops as queue
@@ -72,6 +72,7 @@ async def apply(
     request_version: int | None,
     attempt: runs.AttemptRecord | None,
     now: datetime,
+    limiter: flow.RateLimiter | None = None,
 ) -> Applied:
     """Must be called inside ``conn.transaction()``; raises LeaseLost to roll it back."""
     run_id = state.run_id
@@ -137,7 +138,7 @@ async def apply(
         elif isinstance(command, engine.Wait):
             await _wait(conn, txn, state, command, since=call_started_at, now=now)
         elif isinstance(command, engine.Invoke):
-            await _invoke(conn, txn, state, command, now=now)
+            await _invoke(conn, txn, state, command, now=now, limiter=limiter)
         elif isinstance(command, engine.Discover):
             await _discover(conn, txn, coalesce=command.coalesce and not race, now=now)
         elif isinstance(command, engine.Finish):
@@ -152,6 +153,7 @@ async def apply(
                 error=command.error,
                 now=now,
                 cancelled_by=command.cancelled_by,
+                limiter=limiter,
             )
             if ended:
                 txn.finished = command.status
@@ -261,7 +263,13 @@ async def _wait(
 
 
 async def _invoke(
-    conn: Conn, txn: _Txn, state: runs.CallState, command: engine.Invoke, *, now: datetime
+    conn: Conn,
+    txn: _Txn,
+    state: runs.CallState,
+    command: engine.Invoke,
+    *,
+    now: datetime,
+    limiter: flow.RateLimiter | None,
 ) -> None:
     fn = await functions.by_slug(conn, command.function_slug)
     if fn is None or fn["archived_at"] is not None:
@@ -303,7 +311,7 @@ async def _invoke(
     event = new_event(
         INVOKED, {**command.data, "_inngest": meta}, now_ms=to_ms(now), v=command.version
     )
-    await ingest(conn, [event], now=now)
+    await ingest(conn, [event], now=now, limiter=limiter)
 
 
 async def _pause_with_timeout(

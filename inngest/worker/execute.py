@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from inngest.clock import Clock
+from inngest.coord.limits import Limits
 from inngest.db.pool import Pool
 from inngest.engine import decide as engine
 from inngest.engine.retry import RetryPolicy
@@ -21,7 +22,7 @@ from inngest.protocol import call, durations, outcome
 from inngest.queue import ops as queue
 from inngest.queue import records
 from inngest.store import runs
-from inngest.worker import commit, driver, internal
+from inngest.worker import commit, cron, driver, gates, internal
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +40,18 @@ class Executor:
     policy: RetryPolicy
     personality: str  # "dev" | "cloud": sent as X-Inngest-Server-Kind
     signing_key: str | None
+    limits: Limits | None = None  # flow control (concurrency, throttle); None disables it
+    lease_s: float = 30.0
+    # Concurrency keys held by in-flight items, re-asserted by the lease heartbeat.
+    holdings: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
     async def run(self, item: records.Claimed) -> commit.Applied | None:
         """Execute ``item``; None when there was nothing to commit (lease lost, run gone)."""
         try:
             if item.kind in (items.CALL, items.PLANNED):
                 return await self._call(item)
+            if item.kind == items.CRON:
+                return await cron.process(self.pool, self.clock, item, limiter=self.limits)
             return await self._internal(item)
         except LeaseLost:
             log.warning(
@@ -70,6 +77,7 @@ class Executor:
                 request_version=None,
                 attempt=None,
                 now=now,
+                limiter=self.limits,
             )
         if applied.finished is not None:
             log.info(
@@ -92,9 +100,78 @@ class Executor:
                 async with conn.transaction():
                     await queue.complete(conn, [(item.id, item.lease_token)])
                 return None
-            if state.status == RunStatus.SCHEDULED:
+        gate = await self._gate(item, state)
+        if gate is None:
+            return None
+        try:
+            return await self._call_through(item, state, target)
+        finally:
+            if gate.keys:
+                await self._leave(item, gate.keys)
+
+    async def _gate(self, item: records.Claimed, state: runs.CallState) -> gates.Passed | None:
+        """Pass the item's gates, or park it and return None."""
+        if self.limits is None:
+            return gates.Passed(())
+        now = self.clock.now()
+        gate = await gates.enter(
+            self.limits,
+            holder=str(item.id),
+            function_id=state.function_slug,
+            config=state.config,
+            event=dict(state.events[0]) if state.events else {},
+            first_call=item.kind == items.CALL and state.status == RunStatus.SCHEDULED,
+            now=now,
+            lease_s=self.lease_s,
+        )
+        if isinstance(gate, gates.Passed):
+            if gate.keys:
+                self.holdings[item.id] = gate.keys
+            return gate
+        async with self.pool.connection() as conn, conn.transaction():
+            parked = await queue.park(
+                conn, item.id, item.lease_token, available_at=gate.until, gate_key=gate.gate_key
+            )
+            # A slot freed between the refused acquire and this park woke nobody: look again.
+            if (
+                parked
+                and gate.limit is not None
+                and await self.limits.in_use(gate.gate_key, now=now) < gate.limit
+            ):
+                await queue.open_gate(conn, gate.gate_key, now=now)
+        log.info(
+            "call gated",
+            extra={
+                "action": "call.gated",
+                "run_id": state.run_id,
+                "function": state.function_slug,
+                "reason": gate.reason,
+                "key": gate.gate_key,
+                "until": gate.until.isoformat(),
+            },
+        )
+        return None
+
+    async def _leave(self, item: records.Claimed, keys: tuple[str, ...]) -> None:
+        """Release the call's concurrency slots and wake one item parked on each."""
+        self.holdings.pop(item.id, None)
+        assert self.limits is not None
+        try:
+            await self.limits.release(keys, holder=str(item.id))
+            async with self.pool.connection() as conn, conn.transaction():
+                for key in keys:
+                    await queue.open_gate(conn, key, now=self.clock.now())
+        except Exception:
+            # The slot lease expires on its own and parked items wake after PARK_S.
+            log.exception("slot release failed", extra={"action": "slot.release_failed"})
+
+    async def _call_through(
+        self, item: records.Claimed, state: runs.CallState, target: str
+    ) -> commit.Applied | None:
+        run_id = state.run_id
+        if state.status == RunStatus.SCHEDULED:
+            async with self.pool.connection() as conn, conn.transaction():
                 await self._start(conn, state)
-            await conn.commit()
 
         context = {
             "action": "call.start",
@@ -166,6 +243,7 @@ class Executor:
                 request_version=result.request_version,
                 attempt=attempt,
                 now=now,
+                limiter=self.limits,
             )
         _log_result(context, decision, result, applied, retry_at)
         return applied

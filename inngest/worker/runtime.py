@@ -151,9 +151,25 @@ class Runtime:
             except Exception:
                 log.exception("lease heartbeat failed", extra={"action": "lease.extend_failed"})
                 continue
+            await self._refresh_slots()
             lost = len(leases) - len(held)
             if lost:
                 log.warning("leases lost", extra={"action": "lease.lost", "count": lost})
+
+    async def _refresh_slots(self) -> None:
+        """Re-assert the concurrency slots of in-flight calls. After a Redis restart or FLUSHALL
+        this rebuilds the counters from what is really in flight, within one heartbeat."""
+        limits, holdings = self.executor.limits, dict(self.executor.holdings)
+        if limits is None or not holdings:
+            return
+        try:
+            await limits.refresh(
+                [(keys, str(item_id)) for item_id, keys in holdings.items()],
+                now=self.clock.now(),
+                lease_s=self.lease_s,
+            )
+        except Exception:
+            log.exception("slot refresh failed", extra={"action": "slot.refresh_failed"})
 
     async def _maintain(self) -> None:
         """Forget idempotency keys older than the dedup window, so the table stays small."""

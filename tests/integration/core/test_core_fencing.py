@@ -162,9 +162,13 @@ async def test_recorded_step_is_never_overwritten(pool: Pool, stub: StubSdk) -> 
     again = runs.StepRecord(STEP, "a", "StepRun", {"data": 2}, 2)
     async with pool.connection() as conn:
         async with conn.transaction():
-            assert await runs.save_steps(conn, run_id, [record], first_position=0, now=T0) == 1
+            assert (
+                await runs.save_steps(conn, run_id, [record], first_position=0, now=T0)
+            ).count == 1
         async with conn.transaction():
-            assert await runs.save_steps(conn, run_id, [again], first_position=1, now=T0) == 0
+            assert (
+                await runs.save_steps(conn, run_id, [again], first_position=1, now=T0)
+            ).count == 0
         assert await fetch(conn, "SELECT memo, position, attempts FROM steps") == [
             ({"data": 1}, 0, 1)
         ]

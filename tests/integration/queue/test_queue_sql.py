@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -22,7 +22,7 @@ async def test_each_statement_receives_its_placeholders(monkeypatch: pytest.Monk
 
     async def record(_conn: Any, name: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         passed[name] = set(params)
-        return [(0,) * 8]
+        return [(0,) * 9]
 
     async def record_count(_conn: Any, name: str, params: dict[str, Any]) -> int:
         passed[name] = set(params)
@@ -43,6 +43,8 @@ async def test_each_statement_receives_its_placeholders(monkeypatch: pytest.Monk
     await ops.count_partition(conn, "p", kinds=["k"])
     await ops.delete_items(conn, [1])
     await ops.partition_items(conn, "p")
+    await ops.park(conn, 1, UUID(int=1), available_at=T0, gate_key="g")
+    await ops.open_gate(conn, "g", now=T0)
     await ops.pending_count(conn)
     await ops.next_due(conn, now=T0)
 
