@@ -23,6 +23,9 @@ from inngest.api.sync import put_app
 from inngest.clock import SystemClock
 from inngest.config import Settings, signing_key_text
 from inngest.coord.keys import Keys
+from inngest.coord.limits import Limits
+from inngest.coord.pg_limits import PostgresLimits
+from inngest.coord.redis_limits import RedisLimits
 from inngest.coord.wakeup import PostgresWakeups, RedisWakeups, Wakeups
 from inngest.db import migrate
 from inngest.db.pool import open_pool, redact
@@ -84,12 +87,16 @@ async def serve(settings: Settings, on_ready: Callable[[ServerInfo], None] | Non
         stack.push_async_callback(client.aclose)
         redis: Redis | None = None
         wakeups: Wakeups
+        limits: Limits
         if settings.redis.url:
             redis = Redis.from_url(settings.redis.url)
             stack.push_async_callback(redis.aclose)
             wakeups = RedisWakeups(redis, Keys(settings.redis.prefix))
+            limits = RedisLimits(redis, Keys(settings.redis.prefix))
         else:
+            # Without Redis, PostgreSQL takes both roles (ARCHITECTURE.md invariant 5).
             wakeups = PostgresWakeups(database_url)
+            limits = PostgresLimits(pool)
         await stack.enter_async_context(wakeups)
 
         async def redis_ping() -> bool:
@@ -103,6 +110,7 @@ async def serve(settings: Settings, on_ready: Callable[[ServerInfo], None] | Non
             client=client,
             wakeups=wakeups,
             redis_ping=redis_ping if redis is not None else None,
+            limits=limits,
         )
         executor = Executor(
             pool=pool,
@@ -111,6 +119,8 @@ async def serve(settings: Settings, on_ready: Callable[[ServerInfo], None] | Non
             policy=RetryPolicy(settings.queue.retry_interval_s),
             personality=settings.personality,
             signing_key=signing_key_text(settings),
+            limits=limits,
+            lease_s=settings.queue.lease_s,
         )
         runtime = Runtime(
             pool=pool,
