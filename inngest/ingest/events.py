@@ -18,7 +18,7 @@ from ulid import ULID
 from inngest.db.pool import Conn
 from inngest.engine.run import MAX_SLEEP_S
 from inngest.expr import compile_expression, evaluate_bool
-from inngest.ingest import flow, items, parent
+from inngest.ingest import buffers, flow, items, parent
 from inngest.protocol import durations
 from inngest.protocol.events import Event
 from inngest.queue import ops as queue
@@ -59,7 +59,7 @@ async def ingest(
         now=now,
         window_start=now - timedelta(seconds=dedup_window_s),
     )
-    started = [c for c in candidates if c.run.id in winners]
+    started = await buffers.divert(conn, [c for c in candidates if c.run.id in winners], now=now)
     await flow.admit(conn, started, limiter=limiter, now=now)
     await start_runs(conn, started, now=now)
     resumed, cancelled = await _resolve_pauses(conn, events, names, now=now)
