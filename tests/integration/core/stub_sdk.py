@@ -185,7 +185,8 @@ class StubSdk:
     ) -> dict[str, Any]:
         """A register payload whose step URLs point at this stub.
 
-        Each function is ``{"id", "event"|"triggers", "retries"?}``; ids are used verbatim.
+        Each function is ``{"id", "event"|"triggers", "retries"?, "config"?}``; ids are used
+        verbatim, and ``config`` holds further function options (rateLimit, concurrency, ...).
         """
         fns = []
         for fn in functions:
@@ -203,6 +204,7 @@ class StubSdk:
                     "name": fn.get("name", fn["id"]),
                     "triggers": triggers,
                     "steps": {"step": step},
+                    **fn.get("config", {}),  # flow control and other function options
                 }
             )
         if dialect == "ts":
