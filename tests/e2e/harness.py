@@ -70,6 +70,7 @@ ALL_FUNCTIONS = (
     "fatal-with-handler-failure",
     "cancellable",
     "finish-timeout",
+    "start-timeout",
     "big-output",
     "sleep-wait-invoke",
 )

@@ -335,6 +335,25 @@ async def finish_timeout(ctx: inngest.Context) -> str:
     return "not cancelled"
 
 
+@client.create_function(
+    fn_id="start-timeout",
+    trigger=inngest.TriggerEvent(event="test/start-timeout"),
+    concurrency=[inngest.Concurrency(limit=1)],
+    timeouts=inngest.Timeouts(start=datetime.timedelta(seconds=1)),
+)
+async def start_timeout(ctx: inngest.Context) -> str:
+    record("start-timeout", None, ctx)
+    hold_ms = int(typing.cast(int, ctx.event.data.get("hold_ms", 0)))
+
+    async def hold() -> int:
+        record("start-timeout", "hold", ctx)
+        await asyncio.sleep(hold_ms / 1000)
+        return now_ms()
+
+    await ctx.step.run("hold", hold)
+    return "started in time"
+
+
 @client.create_function(fn_id="big-output", trigger=inngest.TriggerEvent(event="test/big-output"))
 async def big_output(ctx: inngest.Context) -> dict[str, int]:
     record("big-output", None, ctx)
@@ -385,6 +404,7 @@ ALL_FUNCTIONS = [
     fatal_with_handler,
     cancellable,
     finish_timeout,
+    start_timeout,
     big_output,
     sleep_wait_invoke,
 ]

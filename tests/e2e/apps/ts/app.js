@@ -334,6 +334,24 @@ const finishTimeout = inngest.createFunction(
   },
 );
 
+const startTimeout = inngest.createFunction(
+  {
+    id: "start-timeout",
+    triggers: [{ event: "test/start-timeout" }],
+    concurrency: { limit: 1 },
+    timeouts: { start: "1s" },
+  },
+  async (ctx) => {
+    const { event, step } = ctx;
+    record("start-timeout", null, ctx);
+    await logged("start-timeout", step, ctx, "hold", async () => {
+      await delay(Number(event.data.hold_ms ?? 0));
+      return Date.now();
+    });
+    return "started in time";
+  },
+);
+
 const bigOutput = inngest.createFunction(
   { id: "big-output", triggers: [{ event: "test/big-output" }] },
   async (ctx) => {
@@ -389,6 +407,7 @@ const allFunctions = [
   fatalWithHandler,
   cancellable,
   finishTimeout,
+  startTimeout,
   bigOutput,
   sleepWaitInvoke,
 ];
