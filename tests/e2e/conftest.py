@@ -8,6 +8,9 @@ Interface (see ``harness.py`` for the classes):
   its own fresh database; ``kw`` go to ``harness.Server`` (``sdk_urls``, ``redis_url``, ``env``,
   ...). With ``started_now=False`` its port is reserved but the test calls ``start()`` itself
   (to start an app pointed at it first).
+* ``start_cluster(size, mode="start", **kw) -> Cluster``: ``size`` started server processes
+  on one fresh database and one Redis prefix; ``kw`` go to ``harness.Cluster`` (``redis_url``,
+  ``env``).
 * ``start_app(sdk, server, mode="dev"|"cloud", **kw) -> SdkApp``: a started SDK app pointed at
   ``server``; ``kw`` go to ``harness.SdkApp`` (``app_id``, ``functions``, ``env``).
 * ``server``: a dev-personality server; ``app``: the ``sdk`` app in dev mode, not synced;
@@ -104,12 +107,42 @@ def start_server(
 
 
 @pytest.fixture
+def start_cluster(
+    request: pytest.FixtureRequest, postgres_url: str, tmp_path: Path
+) -> Iterator[Callable[..., harness.Cluster]]:
+    started: list[harness.Cluster] = []
+    processes = request.node.stash.setdefault(_PROCESSES, [])
+
+    def start(size: int, mode: harness.ServerMode = "start", **kwargs: Any) -> harness.Cluster:
+        database = harness.ScratchDatabase(postgres_url)
+        database.create()
+        cluster = harness.Cluster(
+            size=size, database=database, log_dir=tmp_path, mode=mode, **kwargs
+        )
+        started.append(cluster)
+        processes.extend(cluster.processes)
+        return cluster.start()
+
+    yield start
+    errors: list[BaseException] = []
+    for cluster in reversed(started):
+        for stop in (cluster.stop, cluster.database.drop):
+            try:
+                stop()
+            except Exception as exc:
+                errors.append(exc)
+    if errors:
+        raise errors[0]
+
+
+@pytest.fixture
 def start_app(
     request: pytest.FixtureRequest,
     start_server: Callable[..., harness.Server],
+    start_cluster: Callable[..., harness.Cluster],
     tmp_path: Path,
 ) -> Iterator[Callable[..., harness.SdkApp]]:
-    # Depends on start_server so apps stop before their servers.
+    # Depends on start_server and start_cluster so apps stop before their servers.
     started: list[harness.SdkApp] = []
     processes = request.node.stash.setdefault(_PROCESSES, [])
 

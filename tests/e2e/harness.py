@@ -73,6 +73,18 @@ ALL_FUNCTIONS = (
     "start-timeout",
     "big-output",
     "sleep-wait-invoke",
+    "fc-concurrency",
+    "fc-concurrency-key",
+    "fc-load",
+    "fc-throttle",
+    "fc-rate-limit",
+    "fc-idempotent",
+    "fc-singleton-skip",
+    "fc-singleton-cancel",
+    "fc-priority",
+    "fc-debounce",
+    "fc-batch",
+    "fc-bulk",
 )
 FINAL_STATUSES = frozenset({"Completed", "Failed", "Cancelled"})
 
@@ -441,6 +453,16 @@ class Server:
         except (TimeoutError, ProcessExited) as exc:
             raise RuntimeError(f"{exc}\n--- server log ---\n{self.process.log_text(80)}") from None
 
+    @property
+    def redis_prefix(self) -> str:
+        """The prefix of every Redis key this server writes."""
+        return self.process.env["INNGEST_REDIS__PREFIX"]
+
+    def launch(self) -> None:
+        """Start the process without waiting for it (``wait_healthy`` next)."""
+        self.process.argv = self.argv()
+        self.process.start()
+
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Kill the server (default ``kill -9``) and wait until it is gone."""
         self.process.kill(sig)
@@ -457,6 +479,68 @@ class Server:
     def send_event(self, event: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> list[str]:
         """POST /e/{key} with this server's event key; returns the internal event ids."""
         return self.api.send_event(self.event_key, event)
+
+
+class Cluster:
+    """Several server processes of one deployment: one database, one Redis prefix, one signing
+    key and one event key. Apps are shared state (rows in the database), so an app synced through
+    any of them is known to all; events may be sent to any of them.
+    """
+
+    def __init__(
+        self,
+        *,
+        size: int,
+        database: ScratchDatabase,
+        log_dir: Path,
+        mode: ServerMode = "start",
+        redis_url: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        signing_key = new_signing_key() if mode == "start" else None
+        event_key = secrets.token_hex(16) if mode == "start" else None
+        shared_env = {"INNGEST_REDIS__PREFIX": f"e2e-{secrets.token_hex(6)}", **(env or {})}
+        self.database = database
+        self.servers = [
+            Server(
+                mode=mode,
+                database=database,
+                log_dir=log_dir,
+                redis_url=redis_url,
+                signing_key=signing_key,
+                event_key=event_key,
+                env=shared_env,
+            )
+            for _ in range(size)
+        ]
+
+    def __iter__(self) -> Iterator[Server]:
+        return iter(self.servers)
+
+    def __getitem__(self, index: int) -> Server:
+        return self.servers[index]
+
+    @property
+    def processes(self) -> list[Process]:
+        return [server.process for server in self.servers]
+
+    def start(self, timeout_s: float = START_TIMEOUT_S) -> Cluster:
+        """Start every process at once (they migrate the one database concurrently)."""
+        for server in self.servers:
+            server.launch()
+        for server in self.servers:
+            server.wait_healthy(timeout_s)
+        return self
+
+    def stop(self) -> None:
+        errors: list[BaseException] = []
+        for server in self.servers:
+            try:
+                server.stop()
+            except Exception as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
 
 
 class ProcessExited(WaitAborted):
@@ -678,6 +762,11 @@ class Deployment:
         [run] = self.api.wait_for_runs(event_id)
         return str(run["id"])
 
+    def trigger_many(self, name: str, datas: Sequence[Mapping[str, Any]]) -> list[str]:
+        """Send one event per ``datas`` entry in one request; the run id each one starts."""
+        event_ids = self.server.send_event([{"name": name, "data": dict(d)} for d in datas])
+        return [str(self.api.wait_for_runs(e)[0]["id"]) for e in event_ids]
+
     def send(self, name: str, data: Mapping[str, Any]) -> str:
         """Send one event to the server; returns its id."""
         [event_id] = self.server.send_event({"name": name, "data": dict(data)})
@@ -799,6 +888,26 @@ class ApiClient:
         assert isinstance(data, list)
         return data
 
+    def list_runs(
+        self, *, function: str | None = None, status: str | None = None, page: int = 200
+    ) -> list[dict[str, Any]]:
+        """GET /api/v1/runs, every page: runs (without steps or history), newest first."""
+        params: dict[str, Any] = {"limit": page}
+        if function is not None:
+            params["function"] = function
+        if status is not None:
+            params["status"] = status
+        found: list[dict[str, Any]] = []
+        while True:
+            resp = self.http.get("/api/v1/runs", params=params)
+            if resp.status_code >= 300:
+                raise ApiError(resp)
+            body = resp.json()
+            found.extend(body["data"])
+            if not body.get("next_cursor"):
+                return found
+            params["cursor"] = body["next_cursor"]
+
     def get_run(self, run_id: str) -> dict[str, Any]:
         data = self._data(self.http.get(f"/api/v1/runs/{run_id}"))
         assert isinstance(data, dict)
@@ -855,6 +964,39 @@ def assert_no_runs(api: ApiClient, event_id: str, *, control_event_id: str) -> N
     [control] = api.wait_for_runs(control_event_id)
     api.wait_for_run_end(control["id"])
     assert api.runs_for_event(event_id) == []
+
+
+# --- step timings from an app's CALL_LOG ---------------------------------------------------------
+
+
+def max_in_flight(
+    lines: Sequence[Mapping[str, Any]], key: Callable[[Mapping[str, Any]], Any] | None = None
+) -> dict[Any, int]:
+    """The most step executions in flight at one moment, per ``key(line)`` (one group by default),
+    from the ``phase`` start/end lines of the flow-control functions (app clock, ms).
+
+    An execution ending in the same millisecond another starts does not overlap it. A start
+    without an end (the app died) counts as in flight until the end of the log.
+    """
+    marks: dict[Any, list[tuple[int, int]]] = {}
+    for line in lines:
+        phase = line.get("phase")
+        if phase not in ("start", "end"):
+            continue
+        group = key(line) if key is not None else None
+        marks.setdefault(group, []).append((int(line["t"]), 1 if phase == "start" else -1))
+    peaks: dict[Any, int] = {}
+    for group, points in marks.items():
+        current = peak = 0
+        for _, delta in sorted(points):  # -1 sorts before +1 within one millisecond
+            current += delta
+            peak = max(peak, current)
+        peaks[group] = peak
+    return peaks
+
+
+def phase_lines(lines: Sequence[Mapping[str, Any]], phase: str) -> list[dict[str, Any]]:
+    return [dict(line) for line in lines if line.get("phase") == phase]
 
 
 # --- reading run objects ------------------------------------------------------------------------

@@ -16,6 +16,15 @@ Environment:
             event's data.id), so tests sharing an app find their runs.
   FUNCTIONS optional comma-separated list of function ids to serve (default:
             all); lets a test change the app's functions and re-sync.
+  CRON_SCHEDULE optional cron expression; when set the app also serves
+            "fc-cron" on that schedule (never by default: a cron fires on its
+            own and would load every test sharing the app).
+
+The flow-control functions ("fc-*") write two CALL_LOG lines per step
+execution, {"phase": "start"} before its work and {"phase": "end"} after it,
+so tests can count the steps in flight at any moment from the app's own clock.
+Their step outputs carry a random nonce: a step executed twice shows up as two
+"end" lines with different nonces.
 """
 
 from __future__ import annotations
@@ -46,7 +55,12 @@ def data_id(event: inngest.Event) -> typing.Any:
     return None
 
 
-def record(fn: str, step: str | None, ctx: inngest.Context) -> None:
+def record(
+    fn: str,
+    step: str | None,
+    ctx: inngest.Context,
+    extra: dict[str, typing.Any] | None = None,
+) -> None:
     path = os.environ.get("CALL_LOG")
     if not path:
         return
@@ -57,6 +71,7 @@ def record(fn: str, step: str | None, ctx: inngest.Context) -> None:
         "run_id": ctx.run_id,
         "id": data_id(ctx.event),
         "t": int(time.time() * 1000),
+        **(extra or {}),
     }
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(line) + "\n")
@@ -383,6 +398,156 @@ async def sleep_wait_invoke(ctx: inngest.Context) -> dict[str, typing.Any]:
     return {"stamp": stamp, "reply": None if reply is None else dict(reply.data), "child": child}
 
 
+# --- flow control scenarios (tests/e2e/test_flow_*.py and friends) -----------
+
+
+async def timed_step(name: str, ctx: inngest.Context, step_id: str, ms: int) -> typing.Any:
+    """A step that logs its start and end and takes data.delay_ms (default ``ms``) in between;
+    returns when it ran and a random nonce."""
+
+    async def run() -> dict[str, typing.Any]:
+        record(name, step_id, ctx, {"phase": "start"})
+        await asyncio.sleep(int(typing.cast(int, ctx.event.data.get("delay_ms", ms))) / 1000)
+        out = {"at": now_ms(), "nonce": f"{random.getrandbits(48):x}"}
+        record(name, step_id, ctx, {"phase": "end", "nonce": out["nonce"]})
+        return out
+
+    return await ctx.step.run(step_id, run)
+
+
+def one_step(name: str) -> typing.Callable[[inngest.Context], typing.Awaitable[typing.Any]]:
+    """One timed step "work"; the run's output is the step's recorded value."""
+
+    async def handler(ctx: inngest.Context) -> dict[str, typing.Any]:
+        record(name, None, ctx)
+        work = await timed_step(name, ctx, "work", 300)
+        return {"id": ctx.event.data.get("id"), "work": work}
+
+    return handler
+
+
+fc_concurrency = client.create_function(
+    fn_id="fc-concurrency",
+    trigger=inngest.TriggerEvent(event="test/fc-concurrency"),
+    concurrency=[inngest.Concurrency(limit=2)],
+)(one_step("fc-concurrency"))
+
+fc_concurrency_key = client.create_function(
+    fn_id="fc-concurrency-key",
+    trigger=inngest.TriggerEvent(event="test/fc-concurrency-key"),
+    concurrency=[inngest.Concurrency(limit=1, key="event.data.group")],
+)(one_step("fc-concurrency-key"))
+
+fc_load = client.create_function(
+    fn_id="fc-load",
+    trigger=inngest.TriggerEvent(event="test/fc-load"),
+    concurrency=[inngest.Concurrency(limit=5)],
+)(one_step("fc-load"))
+
+
+@client.create_function(
+    fn_id="fc-throttle",
+    trigger=inngest.TriggerEvent(event="test/fc-throttle"),
+    throttle=inngest.Throttle(
+        limit=1, period=datetime.timedelta(seconds=1), burst=1, key="event.data.id"
+    ),
+)
+async def fc_throttle(ctx: inngest.Context) -> dict[str, typing.Any]:
+    record("fc-throttle", None, ctx)
+    return {"id": ctx.event.data.get("id"), "n": ctx.event.data.get("n")}
+
+
+@client.create_function(
+    fn_id="fc-rate-limit",
+    trigger=inngest.TriggerEvent(event="test/fc-rate-limit"),
+    rate_limit=inngest.RateLimit(limit=2, period=datetime.timedelta(minutes=1), key="event.data.key"),
+)
+async def fc_rate_limit(ctx: inngest.Context) -> dict[str, typing.Any]:
+    record("fc-rate-limit", None, ctx)
+    return {"key": ctx.event.data.get("key"), "n": ctx.event.data.get("n")}
+
+
+@client.create_function(
+    fn_id="fc-idempotent",
+    trigger=inngest.TriggerEvent(event="test/fc-idempotent"),
+    idempotency="event.data.key",
+)
+async def fc_idempotent(ctx: inngest.Context) -> dict[str, typing.Any]:
+    record("fc-idempotent", None, ctx)
+    return {"key": ctx.event.data.get("key"), "n": ctx.event.data.get("n")}
+
+
+def sleepy_body(name: str) -> typing.Callable[[inngest.Context], typing.Awaitable[typing.Any]]:
+    """Runs "begin", sleeps data.sleep_ms (the run stays active, holding no call), runs "end"."""
+
+    async def handler(ctx: inngest.Context) -> dict[str, typing.Any]:
+        record(name, None, ctx)
+        await timed_step(name, ctx, "begin", 0)
+        sleep_ms = int(typing.cast(int, ctx.event.data.get("sleep_ms", 1000)))
+        await ctx.step.sleep("hold", datetime.timedelta(milliseconds=sleep_ms))
+        await timed_step(name, ctx, "end", 0)
+        return {"n": ctx.event.data.get("n")}
+
+    return handler
+
+
+fc_singleton_skip = client.create_function(
+    fn_id="fc-singleton-skip",
+    trigger=inngest.TriggerEvent(event="test/fc-singleton-skip"),
+    singleton=inngest.Singleton(key="event.data.key", mode="skip"),
+)(sleepy_body("fc-singleton-skip"))
+
+fc_singleton_cancel = client.create_function(
+    fn_id="fc-singleton-cancel",
+    trigger=inngest.TriggerEvent(event="test/fc-singleton-cancel"),
+    singleton=inngest.Singleton(key="event.data.key", mode="cancel"),
+)(sleepy_body("fc-singleton-cancel"))
+
+fc_priority = client.create_function(
+    fn_id="fc-priority",
+    trigger=inngest.TriggerEvent(event="test/fc-priority"),
+    concurrency=[inngest.Concurrency(limit=1)],
+    priority=inngest.Priority(run="event.data.priority"),
+)(one_step("fc-priority"))
+
+
+@client.create_function(
+    fn_id="fc-debounce",
+    trigger=inngest.TriggerEvent(event="test/fc-debounce"),
+    debounce=inngest.Debounce(period=datetime.timedelta(seconds=2), key="event.data.key"),
+)
+async def fc_debounce(ctx: inngest.Context) -> dict[str, typing.Any]:
+    record("fc-debounce", None, ctx)
+    return {"key": ctx.event.data.get("key"), "n": ctx.event.data.get("n")}
+
+
+@client.create_function(
+    fn_id="fc-batch",
+    trigger=inngest.TriggerEvent(event="test/fc-batch"),
+    batch_events=inngest.Batch(
+        max_size=3, timeout=datetime.timedelta(seconds=2), key="event.data.key"
+    ),
+)
+async def fc_batch(ctx: inngest.Context) -> dict[str, typing.Any]:
+    record("fc-batch", None, ctx)
+    return {"ns": [e.data.get("n") for e in ctx.events]}
+
+
+@client.create_function(fn_id="fc-bulk", trigger=inngest.TriggerEvent(event="test/fc-bulk"))
+async def fc_bulk(ctx: inngest.Context) -> dict[str, typing.Any]:
+    record("fc-bulk", None, ctx)
+    return {"n": ctx.event.data.get("n")}
+
+
+def cron_function(schedule: str) -> inngest.Function[typing.Any]:
+    @client.create_function(fn_id="fc-cron", trigger=inngest.TriggerCron(cron=schedule))
+    async def fc_cron(ctx: inngest.Context) -> dict[str, typing.Any]:
+        record("fc-cron", None, ctx)
+        return {"name": ctx.event.name, "ts": ctx.event.ts}
+
+    return fc_cron
+
+
 ALL_FUNCTIONS = [
     three_steps,
     single,
@@ -407,7 +572,21 @@ ALL_FUNCTIONS = [
     start_timeout,
     big_output,
     sleep_wait_invoke,
+    fc_concurrency,
+    fc_concurrency_key,
+    fc_load,
+    fc_throttle,
+    fc_rate_limit,
+    fc_idempotent,
+    fc_singleton_skip,
+    fc_singleton_cancel,
+    fc_priority,
+    fc_debounce,
+    fc_batch,
+    fc_bulk,
 ]
+if os.environ.get("CRON_SCHEDULE"):
+    ALL_FUNCTIONS.append(cron_function(os.environ["CRON_SCHEDULE"]))
 _only = {f.strip() for f in os.environ.get("FUNCTIONS", "").split(",") if f.strip()}
 functions = [f for f in ALL_FUNCTIONS if f.local_id in _only] if _only else ALL_FUNCTIONS
 

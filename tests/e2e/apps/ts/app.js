@@ -16,6 +16,15 @@
 //             run's event's data.id), so tests sharing an app find their runs.
 //   FUNCTIONS optional comma-separated list of function ids to serve (default:
 //             all); lets a test change the app's functions and re-sync.
+//   CRON_SCHEDULE optional cron expression; when set the app also serves
+//             "fc-cron" on that schedule (never by default: a cron fires on its
+//             own and would load every test sharing the app).
+//
+// The flow-control functions ("fc-*") write two CALL_LOG lines per step
+// execution, {"phase": "start"} before its work and {"phase": "end"} after
+// it, so tests can count the steps in flight at any moment from the app's own
+// clock. Their step outputs carry a random nonce: a step executed twice shows
+// up as two "end" lines with different nonces.
 "use strict";
 
 const fs = require("node:fs");
@@ -32,7 +41,7 @@ function dataId(event) {
   return original && original.id !== undefined ? original.id : null;
 }
 
-function record(fn, stepId, ctx) {
+function record(fn, stepId, ctx, extra) {
   const path = process.env.CALL_LOG;
   if (!path) return;
   const line = JSON.stringify({
@@ -42,6 +51,7 @@ function record(fn, stepId, ctx) {
     run_id: ctx.runId,
     id: dataId(ctx.event),
     t: Date.now(),
+    ...(extra || {}),
   });
   fs.appendFileSync(path, line + "\n");
 }
@@ -383,6 +393,167 @@ const sleepWaitInvoke = inngest.createFunction(
   },
 );
 
+// --- flow control scenarios (tests/e2e/test_flow_*.py and friends) -------
+
+// A step that logs its start and end and takes event.data.delay_ms (default
+// `ms`) in between; returns when it ran and a random nonce.
+function timedStep(name, step, ctx, stepId, ms) {
+  return step.run(stepId, async () => {
+    record(name, stepId, ctx, { phase: "start" });
+    await delay(Number(ctx.event.data.delay_ms ?? ms));
+    const out = { at: Date.now(), nonce: Math.random().toString(36).slice(2) };
+    record(name, stepId, ctx, { phase: "end", nonce: out.nonce });
+    return out;
+  });
+}
+
+// One timed step "work"; the run's output is the step's recorded value.
+function oneStep(name) {
+  return async (ctx) => {
+    record(name, null, ctx);
+    const work = await timedStep(name, ctx.step, ctx, "work", 300);
+    return { id: ctx.event.data.id ?? null, work };
+  };
+}
+
+const fcConcurrency = inngest.createFunction(
+  { id: "fc-concurrency", triggers: [{ event: "test/fc-concurrency" }], concurrency: 2 },
+  oneStep("fc-concurrency"),
+);
+
+const fcConcurrencyKey = inngest.createFunction(
+  {
+    id: "fc-concurrency-key",
+    triggers: [{ event: "test/fc-concurrency-key" }],
+    concurrency: { limit: 1, key: "event.data.group" },
+  },
+  oneStep("fc-concurrency-key"),
+);
+
+const fcLoad = inngest.createFunction(
+  { id: "fc-load", triggers: [{ event: "test/fc-load" }], concurrency: [{ limit: 5 }] },
+  oneStep("fc-load"),
+);
+
+const fcThrottle = inngest.createFunction(
+  {
+    id: "fc-throttle",
+    triggers: [{ event: "test/fc-throttle" }],
+    throttle: { limit: 1, period: "1s", burst: 1, key: "event.data.id" },
+  },
+  async (ctx) => {
+    record("fc-throttle", null, ctx);
+    return { id: ctx.event.data.id, n: ctx.event.data.n ?? null };
+  },
+);
+
+const fcRateLimit = inngest.createFunction(
+  {
+    id: "fc-rate-limit",
+    triggers: [{ event: "test/fc-rate-limit" }],
+    rateLimit: { limit: 2, period: "1m", key: "event.data.key" },
+  },
+  async (ctx) => {
+    record("fc-rate-limit", null, ctx);
+    return { key: ctx.event.data.key, n: ctx.event.data.n ?? null };
+  },
+);
+
+const fcIdempotent = inngest.createFunction(
+  {
+    id: "fc-idempotent",
+    triggers: [{ event: "test/fc-idempotent" }],
+    idempotency: "event.data.key",
+  },
+  async (ctx) => {
+    record("fc-idempotent", null, ctx);
+    return { key: ctx.event.data.key, n: ctx.event.data.n ?? null };
+  },
+);
+
+// Runs "begin", sleeps event.data.sleep_ms (the run stays active, holding no
+// call), runs "end".
+function sleepyBody(name) {
+  return async (ctx) => {
+    const { event, step } = ctx;
+    record(name, null, ctx);
+    await timedStep(name, step, ctx, "begin", 0);
+    await step.sleep("hold", Number(event.data.sleep_ms ?? 1000));
+    await timedStep(name, step, ctx, "end", 0);
+    return { n: event.data.n ?? null };
+  };
+}
+
+const fcSingletonSkip = inngest.createFunction(
+  {
+    id: "fc-singleton-skip",
+    triggers: [{ event: "test/fc-singleton-skip" }],
+    singleton: { key: "event.data.key", mode: "skip" },
+  },
+  sleepyBody("fc-singleton-skip"),
+);
+
+const fcSingletonCancel = inngest.createFunction(
+  {
+    id: "fc-singleton-cancel",
+    triggers: [{ event: "test/fc-singleton-cancel" }],
+    singleton: { key: "event.data.key", mode: "cancel" },
+  },
+  sleepyBody("fc-singleton-cancel"),
+);
+
+const fcPriority = inngest.createFunction(
+  {
+    id: "fc-priority",
+    triggers: [{ event: "test/fc-priority" }],
+    concurrency: 1,
+    priority: { run: "event.data.priority" },
+  },
+  oneStep("fc-priority"),
+);
+
+const fcDebounce = inngest.createFunction(
+  {
+    id: "fc-debounce",
+    triggers: [{ event: "test/fc-debounce" }],
+    debounce: { period: "2s", key: "event.data.key" },
+  },
+  async (ctx) => {
+    record("fc-debounce", null, ctx);
+    return { key: ctx.event.data.key, n: ctx.event.data.n ?? null };
+  },
+);
+
+const fcBatch = inngest.createFunction(
+  {
+    id: "fc-batch",
+    triggers: [{ event: "test/fc-batch" }],
+    batchEvents: { maxSize: 3, timeout: "2s", key: "event.data.key" },
+  },
+  async (ctx) => {
+    record("fc-batch", null, ctx);
+    return { ns: ctx.events.map((e) => e.data.n ?? null) };
+  },
+);
+
+const fcBulk = inngest.createFunction(
+  { id: "fc-bulk", triggers: [{ event: "test/fc-bulk" }] },
+  async (ctx) => {
+    record("fc-bulk", null, ctx);
+    return { n: ctx.event.data.n ?? null };
+  },
+);
+
+const fcCron = process.env.CRON_SCHEDULE
+  ? inngest.createFunction(
+      { id: "fc-cron", triggers: [{ cron: process.env.CRON_SCHEDULE }] },
+      async (ctx) => {
+        record("fc-cron", null, ctx);
+        return { name: ctx.event.name, ts: ctx.event.ts ?? null };
+      },
+    )
+  : null;
+
 const app = express();
 app.use(express.json({ limit: "10mb" })); // the SDK handler needs a parsed body
 
@@ -410,6 +581,19 @@ const allFunctions = [
   startTimeout,
   bigOutput,
   sleepWaitInvoke,
+  fcConcurrency,
+  fcConcurrencyKey,
+  fcLoad,
+  fcThrottle,
+  fcRateLimit,
+  fcIdempotent,
+  fcSingletonSkip,
+  fcSingletonCancel,
+  fcPriority,
+  fcDebounce,
+  fcBatch,
+  fcBulk,
+  ...(fcCron ? [fcCron] : []),
 ];
 const only = (process.env.FUNCTIONS || "").split(",").map((s) => s.trim()).filter(Boolean);
 const functions = only.length
