@@ -1,16 +1,22 @@
 -- The PostgreSQL flow-control statements, loaded once by inngest.coord.pg_limits.
 --
--- Every call is one short transaction sent as one pipeline (one round trip):
--- coord_no_sync_commit, then for a decision coord_lock, then the statement, then COMMIT.
+-- Every call is one short transaction sent as one pipeline (one round trip): coord_begin,
+-- coord_no_sync_commit, for a decision coord_lock, the statement, coord_commit.
 -- A decision (acquire, take a bucket unit) first takes a transaction-level advisory lock per key
 -- and only then reads, in a later statement: under READ COMMITTED each statement reads a
 -- snapshot taken when it starts, so the read sees everything the previous lock holder committed.
 -- Time is always the caller's (%(now)s), never now().
 
+-- name: coord_begin
+BEGIN;
+
 -- name: coord_no_sync_commit
 -- Leases and buckets can be rebuilt (the worker re-asserts its leases every heartbeat; a lost
 -- bucket update admits a little early), so these commits need not wait for the WAL flush.
 SET LOCAL synchronous_commit TO off;
+
+-- name: coord_commit
+COMMIT;
 
 -- name: coord_lock
 -- Serialises decisions per key until COMMIT. Several keys are locked in one sorted order (the
