@@ -214,3 +214,25 @@ async def open_gate(conn: Conn, gate_key: str, *, now: datetime, count: int = 1)
     """Make up to ``count`` items parked behind ``gate_key`` due now; returns how many."""
     rows = await _rows(conn, "queue_open_gate", {"gate_key": gate_key, "now": now, "count": count})
     return len(rows)
+
+
+async def enqueue_leased(conn: Conn, item: NewItem, *, lease_s: float, now: datetime) -> Claimed:
+    """Insert ``item`` already claimed by the caller (a fresh lease), and return the claim."""
+    token = uuid4()
+    rows = await _rows(
+        conn,
+        "queue_enqueue_leased",
+        {
+            "kind": item.kind,
+            "payload": Jsonb(item.payload),
+            "priority": item.priority,
+            "lease_until": now + timedelta(seconds=lease_s),
+            "partition_key": item.partition_key,
+            "lease_token": token,
+            "now": now,
+        },
+    )
+    item_id, created_at = rows[0][0], rows[0][1]
+    return Claimed(
+        item_id, item.kind, item.payload, item.priority, 0, token, item.partition_key, created_at
+    )

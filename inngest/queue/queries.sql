@@ -151,3 +151,12 @@ WHERE q.id IN (
     FOR UPDATE SKIP LOCKED
 )
 RETURNING q.id;
+
+-- name: queue_enqueue_leased
+-- An item born already held: the caller goes on to execute it at once instead of waiting for a
+-- claimer to find it. Should the caller die, the lease expires and a claimer takes the item.
+INSERT INTO queue_items (kind, payload, priority, available_at, partition_key, lease_token,
+                         claimed_at)
+VALUES (%(kind)s, %(payload)s, %(priority)s, %(lease_until)s, %(partition_key)s,
+        %(lease_token)s, %(now)s)
+RETURNING id, created_at;

@@ -31,6 +31,9 @@ from inngest.store import functions, pauses, runs
 class Applied:
     enqueued: int  # follow-up items queued (a reason to wake other workers)
     finished: RunStatus | None
+    # The run's next call, already claimed by this worker: executing it at once saves a trip
+    # through the claimer (and halves how late a sleep's end is seen).
+    continuation: records.Claimed | None = None
 
 
 @dataclass
@@ -73,6 +76,7 @@ async def apply(
     attempt: runs.AttemptRecord | None,
     now: datetime,
     limiter: flow.RateLimiter | None = None,
+    continue_lease_s: float | None = None,
 ) -> Applied:
     """Must be called inside ``conn.transaction()``; raises LeaseLost to roll it back."""
     run_id = state.run_id
@@ -159,8 +163,7 @@ async def apply(
                 txn.finished = command.status
 
     await _save(conn, txn, now=now)
-    if txn.follow_ups and txn.finished is None:
-        await queue.enqueue(conn, txn.follow_ups, now=now)
+    continuation = await _enqueue(conn, txn, continue_lease_s, now=now)
     await runs.update_progress(
         conn,
         run_id,
@@ -175,7 +178,28 @@ async def apply(
     await runs.add_history(conn, txn.history)
     enqueued = len(txn.follow_ups) if txn.finished is None else 0
     # Lifecycle events of a finished run may have started runs or resumed parents elsewhere.
-    return Applied(enqueued + (1 if txn.finished is not None else 0), txn.finished)
+    return Applied(enqueued + (1 if txn.finished is not None else 0), txn.finished, continuation)
+
+
+async def _enqueue(
+    conn: Conn, txn: _Txn, continue_lease_s: float | None, *, now: datetime
+) -> records.Claimed | None:
+    """Queue the follow-ups; the run's next call, if due now, comes back already claimed."""
+    if txn.finished is not None:
+        return None
+    continuation = None
+    if continue_lease_s is not None:
+        nxt = next((f for f in txn.follow_ups if _continuable(f, now)), None)
+        if nxt is not None:
+            txn.follow_ups.remove(nxt)
+            continuation = await queue.enqueue_leased(conn, nxt, lease_s=continue_lease_s, now=now)
+    if txn.follow_ups:
+        await queue.enqueue(conn, txn.follow_ups, now=now)
+    return continuation
+
+
+def _continuable(item: records.NewItem, now: datetime) -> bool:
+    return item.kind in (items.CALL, items.PLANNED) and (item.available_at or now) <= now
 
 
 def _step_kind(op: str, memo: Any) -> str:

@@ -22,7 +22,7 @@ from inngest.protocol import call, durations, outcome
 from inngest.queue import ops as queue
 from inngest.queue import records
 from inngest.store import runs
-from inngest.worker import commit, cron, driver, gates, internal
+from inngest.worker import buffers, commit, cron, driver, gates, internal
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,8 @@ class Executor:
                 return await self._call(item)
             if item.kind == items.CRON:
                 return await cron.process(self.pool, self.clock, item, limiter=self.limits)
+            if item.kind in (items.DEBOUNCE, items.BATCH):
+                return await buffers.process(self.pool, self.clock, item, limiter=self.limits)
             return await self._internal(item)
         except LeaseLost:
             log.warning(
@@ -78,6 +80,7 @@ class Executor:
                 attempt=None,
                 now=now,
                 limiter=self.limits,
+                continue_lease_s=self.lease_s,
             )
         if applied.finished is not None:
             log.info(
@@ -244,6 +247,7 @@ class Executor:
                 attempt=attempt,
                 now=now,
                 limiter=self.limits,
+                continue_lease_s=self.lease_s,
             )
         _log_result(context, decision, result, applied, retry_at)
         return applied

@@ -118,20 +118,43 @@ class Runtime:
         return timeout
 
     async def _execute(self, item: records.Claimed, limiter: anyio.CapacityLimiter) -> None:
+        borrower = item.id
+        current: records.Claimed | None = item
+        hops = 0
         try:
-            applied = await self.executor.run(item)
-            if applied is not None and applied.enqueued:
-                await self.wakeups.notify()
-        except Exception:
-            # A bug or a database outage must cost this item an attempt, never the worker:
-            # the lease expires and the item is claimed again.
-            log.exception(
-                "item execution crashed", extra={"action": "item.crash", "item_id": item.id}
-            )
+            while current is not None:
+                self.in_flight[current.id] = current.lease_token
+                try:
+                    applied = await self.executor.run(current)
+                except Exception:
+                    # A bug or a database outage must cost this item an attempt, never the
+                    # worker: the lease expires and the item is claimed again.
+                    log.exception(
+                        "item execution crashed",
+                        extra={"action": "item.crash", "item_id": current.id},
+                    )
+                    applied = None
+                finally:
+                    self.in_flight.pop(current.id, None)
+                if applied is not None and applied.enqueued:
+                    await self.wakeups.notify()
+                current = applied.continuation if applied is not None else None
+                hops += 1
+                if current is not None and (hops >= _MAX_HOPS or self._claiming.cancel_called):
+                    # Leave it to the claimers: it is leased to us, so give the lease back.
+                    await self._give_back(current)
+                    current = None
         finally:
-            self.in_flight.pop(item.id, None)
-            limiter.release_on_behalf_of(item.id)
+            limiter.release_on_behalf_of(borrower)
             self._slot_freed.set()
+
+    async def _give_back(self, item: records.Claimed) -> None:
+        try:
+            async with self.pool.connection() as conn, conn.transaction():
+                await queue.release(conn, [item.lease], now=self.clock.now())
+            await self.wakeups.notify()
+        except Exception:
+            log.exception("release failed", extra={"action": "item.release_failed"})
 
     async def _heartbeat(self) -> None:
         # Extending at a third of the lease leaves two chances before another worker may
@@ -186,5 +209,8 @@ class Runtime:
                 log.exception("maintenance failed", extra={"action": "maintenance.failed"})
 
 
+# A run's sequential calls continue on the same executor this many times before its next call
+# goes back through the claimers, so one long run cannot keep a slot from others forever.
+_MAX_HOPS = 50
 # Several processes may run maintenance; the work is idempotent, so no leader is needed.
 _MAINTENANCE_INTERVAL_S = 300.0

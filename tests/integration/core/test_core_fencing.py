@@ -213,6 +213,10 @@ async def test_racing_executors_record_each_step_once(
         await client.aclose()
     assert slow_result[0] is not None  # its lease was its own: it committed, but saved nothing
     assert await rows(pool, "SELECT step_id, memo FROM steps") == recorded
+    # Executor.run hands back the run's next call already claimed; give those to the claimers.
+    async with pool.connection() as conn, conn.transaction():
+        leases = [a.continuation.lease for a in (fast, *slow_result) if a and a.continuation]
+        await queue.release(conn, leases, now=clock.now())
 
     async with running_worker(pool, db_url):
         run = await wait_final(pool, run_id)
