@@ -70,6 +70,13 @@ def _expressions(config: dict[str, Any]) -> list[tuple[str, str]]:
     for index, entry in enumerate(config.get("cancel") or []):
         if isinstance(entry, dict) and isinstance(entry.get("if"), str) and entry["if"]:
             found.append((f"cancel[{index}].if", entry["if"]))
+    for field, keys in (("batchEvents", ("key", "if")), ("debounce", ("key",))):
+        section = config.get(field)
+        if not isinstance(section, dict):
+            continue
+        for key in keys:
+            if isinstance(section.get(key), str) and section[key]:
+                found.append((f"{field}.{key}", section[key]))
     return found
 
 
@@ -91,6 +98,13 @@ def _durations(config: dict[str, Any]) -> list[tuple[str, str]]:
         for key in ("start", "finish"):
             if isinstance(timeouts.get(key), str) and timeouts[key]:
                 found.append((f"timeouts.{key}", timeouts[key]))
+    for field, keys in (("debounce", ("period", "timeout")), ("batchEvents", ("timeout",))):
+        section = config.get(field)
+        if not isinstance(section, dict):
+            continue
+        for key in keys:
+            if isinstance(section.get(key), str) and section[key]:
+                found.append((f"{field}.{key}", section[key]))
     return found
 
 

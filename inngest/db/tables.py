@@ -262,3 +262,46 @@ coord_buckets = sa.Table(
     sa.Column("key", sa.Text, primary_key=True),
     sa.Column("tat", TS, nullable=False),
 )
+
+# Debounce and batching (inngest.ingest.buffers, PROTOCOL.md §6.10, §6.11): events held until
+# they become one run. Each row is the whole state of one pending buffer of one function and key
+# value, and `item_id` is the queue item that fires it, written in the same transaction; so a
+# restart loses nothing. Both are keyed by (function, key hash): every statement on them looks
+# one row up by its primary key.
+
+# A debounce: the latest event, waiting for a quiet period. Each new event replaces event_id and
+# moves due_at (and its item) to min(now + period, first_at + timeout).
+debounces = sa.Table(
+    "debounces",
+    metadata,
+    sa.Column(
+        "function_id",
+        pg.UUID(as_uuid=True),
+        sa.ForeignKey("functions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("key_hash", sa.Text, primary_key=True),  # "" without a key expression
+    sa.Column("id", sa.Text, nullable=False),  # ULID; the run's idempotency key is debounce:<id>
+    sa.Column("event_id", sa.Text, nullable=False),  # internal id of the latest event
+    sa.Column("first_at", TS, nullable=False),
+    sa.Column("due_at", TS, nullable=False),
+    sa.Column("item_id", sa.BigInteger, nullable=False),
+)
+
+# An open batch: its events in arrival order, flushed at created_at + timeout unless maxSize
+# fills it first.
+event_batches = sa.Table(
+    "event_batches",
+    metadata,
+    sa.Column(
+        "function_id",
+        pg.UUID(as_uuid=True),
+        sa.ForeignKey("functions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("key_hash", sa.Text, primary_key=True),  # "" without a key expression
+    sa.Column("id", sa.Text, nullable=False),  # ULID; the run's idempotency key is batch:<id>
+    sa.Column("event_ids", pg.ARRAY(sa.Text), nullable=False),  # internal ids, in order
+    sa.Column("created_at", TS, nullable=False),  # the first event's arrival
+    sa.Column("item_id", sa.BigInteger, nullable=False),
+)

@@ -59,13 +59,14 @@ async def ingest(
         now=now,
         window_start=now - timedelta(seconds=dedup_window_s),
     )
-    started = await buffers.divert(conn, [c for c in candidates if c.run.id in winners], now=now)
+    admitted = [c for c in candidates if c.run.id in winners]
+    started = await buffers.divert(conn, admitted, now=now)
     await flow.admit(conn, started, limiter=limiter, now=now)
     await start_runs(conn, started, now=now)
     resumed, cancelled = await _resolve_pauses(conn, events, names, now=now)
     return Ingested(
         tuple(s.run.id for s in started if s.skip_reason is None),
-        len(candidates) - len(started),
+        len(candidates) - len(admitted),  # held in a debounce or batch is not a duplicate
         resumed,
         cancelled,
         tuple(s.run.id for s in started if s.skip_reason is not None),

@@ -19,7 +19,12 @@ RUN_TIMEOUT = "run_timeout"  # timeouts.start / timeouts.finish (payload: run_id
 # A function's next cron tick (payload: function_id, slug, cron, jitter, scheduled_at); keyed by
 # function, not run, so a sync can find and replace a function's ticks.
 CRON = "cron"
-KINDS = (CALL, PLANNED, WAKE, RESUME, PAUSE_TIMEOUT, CANCEL, RUN_TIMEOUT, CRON)
+# A debounce's quiet period may be over (payload: function_id, key, debounce_id) and a batch's
+# timeout (payload: function_id, key, batch_id). Keyed by function and key value, not run: no run
+# exists until they fire.
+DEBOUNCE = "debounce"
+BATCH = "batch"
+KINDS = (CALL, PLANNED, WAKE, RESUME, PAUSE_TIMEOUT, CANCEL, RUN_TIMEOUT, CRON, DEBOUNCE, BATCH)
 # Items that settle part of a parallel group: the next discovery call waits for all of them.
 GROUP_KINDS = (PLANNED, WAKE, RESUME, PAUSE_TIMEOUT)
 # Cancellation jumps the queue: a cancelled run should make no further calls.
@@ -108,4 +113,29 @@ def cron_tick(
         },
         available_at=at,
         partition_key=cron_partition(function_id),
+    )
+
+
+def buffer_partition(kind: str, function_id: str, key_hash: str) -> str:
+    """``debounce:<function id>:<key hash>`` or ``batch:...``: one buffer's items."""
+    return f"{kind}:{function_id}:{key_hash}"
+
+
+def debounce(function_id: str, key_hash: str, debounce_id: str, *, at: datetime) -> records.NewItem:
+    """The item that fires a pending debounce at its due time."""
+    return records.NewItem(
+        kind=DEBOUNCE,
+        payload={"function_id": function_id, "key": key_hash, "debounce_id": debounce_id},
+        available_at=at,
+        partition_key=buffer_partition(DEBOUNCE, function_id, key_hash),
+    )
+
+
+def batch_flush(function_id: str, key_hash: str, batch_id: str, *, at: datetime) -> records.NewItem:
+    """The item that starts an open batch's run at its timeout, with what it holds then."""
+    return records.NewItem(
+        kind=BATCH,
+        payload={"function_id": function_id, "key": key_hash, "batch_id": batch_id},
+        available_at=at,
+        partition_key=buffer_partition(BATCH, function_id, key_hash),
     )
