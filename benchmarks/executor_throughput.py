@@ -70,7 +70,8 @@ class StepsApp:
         body = await request.read()
         payload = json.loads(body)
         self.calls += 1
-        steps = int(request.query["fnId"].removeprefix("steps"))
+        # "steps3", or "steps1-limited" for the concurrency-limited twin of "steps1"
+        steps = int(request.query["fnId"].removeprefix("steps").split("-")[0])
         memo = payload.get("steps") or {}
         if steps == 1 and not memo and not self.sample:
             self.sample = body  # what the raw clients will send
@@ -185,17 +186,18 @@ class Context:
         (await self.control.post(f"{self.app_base}/reset")).raise_for_status()
 
 
-async def measure_server(ctx: Context, steps: int) -> Measurement:
+async def measure_server(ctx: Context, steps: int, *, limited: bool = False) -> Measurement:
     runs = ctx.args.runs
     await ctx.reset_app()
-    task = ctx.progress.add_task(f"server, {steps} steps", total=runs)
+    label = f"{steps} steps" + (" + concurrency limit" if limited else "")
+    event = f"bench/steps{steps}" + ("-limited" if limited else "")
+    task = ctx.progress.add_task(f"server, {label}", total=runs)
     app0 = await ctx.app_stats()
     cpu0 = common.process_cpu_s(ctx.server_pid)
     started = time.time()
     for start in range(0, runs, EVENT_BATCH):
         batch = [
-            {"name": f"bench/steps{steps}", "data": {"n": n}}
-            for n in range(start, min(runs, start + EVENT_BATCH))
+            {"name": event, "data": {"n": n}} for n in range(start, min(runs, start + EVENT_BATCH))
         ]
         await common.send_events(ctx.control, ctx.api_url, batch)
     deadline = time.monotonic() + ctx.args.timeout_s
@@ -205,13 +207,13 @@ async def measure_server(ctx: Context, steps: int) -> Measurement:
         if stats["done"] >= runs:
             break
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{steps} steps: {stats['done']}/{runs} runs done in time")
+            raise RuntimeError(f"{label}: {stats['done']}/{runs} runs done in time")
         await asyncio.sleep(0.05)
     cpu = common.process_cpu_s(ctx.server_pid) - cpu0
     ctx.progress.remove_task(task)
     calls = int(stats["calls"])
     return Measurement(
-        f"server {steps} steps",
+        f"server {label}",
         calls,
         stats["last_done"] - started,
         runs=int(stats["done"]),
@@ -344,6 +346,15 @@ async def run(args: argparse.Namespace, console: Console) -> list[Measurement]:
                 [
                     {"id": f"steps{k}", "triggers": [{"event": f"bench/steps{k}"}]}
                     for k in STEP_COUNTS
+                ]
+                + [
+                    # The same 1-step function under a concurrency limit it never reaches: the
+                    # difference to "1 step" is the cost of taking and releasing a slot per call.
+                    {
+                        "id": "steps1-limited",
+                        "triggers": [{"event": "bench/steps1-limited"}],
+                        "options": {"concurrency": [{"limit": 100_000}]},
+                    }
                 ],
             )
             with Progress(console=console, transient=True) as progress:
@@ -356,6 +367,8 @@ async def run(args: argparse.Namespace, console: Console) -> list[Measurement]:
                     lambda k=k: measure_server(ctx, k)  # type: ignore[misc]
                     for k in args.steps
                 ]
+                if 1 in args.steps:
+                    variants.append(lambda: measure_server(ctx, 1, limited=True))
                 for client in args.clients:
                     variants.append(lambda c=client: measure_raw(ctx, c))  # type: ignore[misc]
                 overall = progress.add_task("repeats", total=args.repeat * len(variants))

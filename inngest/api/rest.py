@@ -23,6 +23,8 @@ from inngest.queue import ops as queue
 from inngest.store import apps, events, functions, pauses, runs
 
 MAX_PAGE = 200
+# Options that POST /api/v1/functions builds itself and an `options` object may not override.
+_RESERVED_OPTIONS = frozenset({"id", "name", "triggers", "steps"})
 
 
 class AppSyncRequest(BaseModel):
@@ -43,6 +45,12 @@ class FunctionIn(BaseModel):
     name: FromQuery[str | None] = None
     triggers: list[TriggerIn] = Field(min_length=1)
     retries: int | None = Field(default=None, ge=0, le=20)
+    options: dict[str, Any] | None = Field(
+        default=None,
+        description="Further Inngest function options as the SDKs send them: concurrency, "
+        "throttle, rateLimit, idempotency, priority, singleton, debounce, batchEvents, cancel, "
+        "timeouts.",
+    )
 
 
 class FunctionsRequest(BaseModel):
@@ -141,6 +149,7 @@ async def register_functions(data: JSONBody[FunctionsRequest], deps: Deps) -> di
                         **({"retries": {"attempts": fn.retries}} if fn.retries is not None else {}),
                     }
                 },
+                **{k: v for k, v in (fn.options or {}).items() if k not in _RESERVED_OPTIONS},
             }
             for fn in data.functions
         ],
