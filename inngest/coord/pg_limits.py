@@ -8,9 +8,14 @@ serialised by ``pg_advisory_xact_lock``, taken in one sorted order across keys (
 between two acquires of the same two keys), and held only until that transaction commits: never
 across an SDK call.
 
+The pooled connection is switched to autocommit for the length of a call (so BEGIN and COMMIT
+can travel in the pipeline) and always handed back out of it, outside any transaction.
+
 A slot is a row (key, holder, expires_at); a live slot is one with ``expires_at > now``. Acquire
 deletes the expired slots of the keys it looks at; ``sweep`` (maintenance) deletes the rest, and
-buckets that are full again, so the tables stay as small as what is in flight.
+buckets that are full again, so the tables stay as small as what is in flight. Every acquire and
+release inserts and deletes a row: the table churns like the queue table and relies on autovacuum
+the same way.
 """
 
 from __future__ import annotations
