@@ -543,7 +543,7 @@ def cron_function(schedule: str) -> inngest.Function[typing.Any]:
     @client.create_function(fn_id="fc-cron", trigger=inngest.TriggerCron(cron=schedule))
     async def fc_cron(ctx: inngest.Context) -> dict[str, typing.Any]:
         record("fc-cron", None, ctx)
-        return {"name": ctx.event.name, "ts": ctx.event.ts}
+        return {"name": ctx.event.name, "id": ctx.event.id, "data": dict(ctx.event.data)}
 
     return fc_cron
 

@@ -549,7 +549,7 @@ const fcCron = process.env.CRON_SCHEDULE
       { id: "fc-cron", triggers: [{ cron: process.env.CRON_SCHEDULE }] },
       async (ctx) => {
         record("fc-cron", null, ctx);
-        return { name: ctx.event.name, ts: ctx.event.ts ?? null };
+        return { name: ctx.event.name, id: ctx.event.id ?? null, data: ctx.event.data };
       },
     )
   : null;
