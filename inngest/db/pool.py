@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -35,3 +37,23 @@ def redact(url: str) -> str:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+@asynccontextmanager
+async def reading(pool: Pool) -> AsyncIterator[Conn]:
+    """A connection for one read: autocommit, so the read is one round trip (no BEGIN, and no
+    ROLLBACK when the pool takes the connection back)."""
+    async with pool.connection() as conn:
+        await conn.set_autocommit(True)
+        try:
+            yield conn
+        finally:
+            await conn.set_autocommit(False)
+
+
+@asynccontextmanager
+async def writing(pool: Pool) -> AsyncIterator[Conn]:
+    """A transaction in pipeline mode: statements whose results nobody reads yet travel together,
+    so BEGIN rides with the first statement and the trailing writes with COMMIT."""
+    async with pool.connection() as conn, conn.pipeline(), conn.transaction():
+        yield conn

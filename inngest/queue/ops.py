@@ -34,7 +34,10 @@ async def _rows(conn: Conn, name: str, params: dict[str, Any]) -> list[TupleRow]
 
 async def _rowcount(conn: Conn, name: str, params: dict[str, Any]) -> int:
     async with conn.cursor(row_factory=tuple_row) as cur:
-        await cur.execute(SQL[name], params)
+        # In pipeline mode the row count exists only once the pipeline syncs; leaving an inner
+        # pipeline block syncs (and costs nothing extra outside pipeline mode).
+        async with conn.pipeline():
+            await cur.execute(SQL[name], params)
         return cur.rowcount
 
 

@@ -12,7 +12,7 @@ import httpx
 
 from inngest.clock import Clock
 from inngest.coord.limits import Limits
-from inngest.db.pool import Pool
+from inngest.db.pool import Pool, reading, writing
 from inngest.engine import decide as engine
 from inngest.engine.retry import RetryPolicy
 from inngest.engine.run import DISCOVERY, RunStatus
@@ -64,7 +64,7 @@ class Executor:
 
     async def _internal(self, item: records.Claimed) -> commit.Applied | None:
         run_id = str(item.payload["run_id"])
-        async with self.pool.connection() as conn, conn.transaction():
+        async with writing(self.pool) as conn:
             state = await runs.load_for_call(conn, run_id)
             if state is None:
                 await queue.complete(conn, [(item.id, item.lease_token)])
@@ -97,11 +97,10 @@ class Executor:
     async def _call(self, item: records.Claimed) -> commit.Applied | None:
         run_id = str(item.payload["run_id"])
         target = str(item.payload.get("step_id", DISCOVERY))
-        async with self.pool.connection() as conn:
+        async with reading(self.pool) as conn:
             state = await runs.load_for_call(conn, run_id)
             if state is None or RunStatus(state.status).ended:
-                async with conn.transaction():
-                    await queue.complete(conn, [(item.id, item.lease_token)])
+                await queue.complete(conn, [(item.id, item.lease_token)])
                 return None
         gate = await self._gate(item, state)
         if gate is None:
@@ -236,7 +235,7 @@ class Executor:
             error=decision.error,
             retry_at=retry_at,
         )
-        async with self.pool.connection() as conn, conn.transaction():
+        async with writing(self.pool) as conn:
             applied = await commit.apply(
                 conn,
                 item,
