@@ -175,7 +175,11 @@ class Runtime:
                 log.exception("lease heartbeat failed", extra={"action": "lease.extend_failed"})
                 continue
             await self._refresh_slots()
-            lost = len(leases) - len(held)
+            # An item acked while the extend was in flight is gone, not lost: count only items
+            # still being executed.
+            lost = sum(
+                1 for item_id, _ in leases if item_id not in held and item_id in self.in_flight
+            )
             if lost:
                 log.warning("leases lost", extra={"action": "lease.lost", "count": lost})
 
