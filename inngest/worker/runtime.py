@@ -199,7 +199,8 @@ class Runtime:
             log.exception("slot refresh failed", extra={"action": "slot.refresh_failed"})
 
     async def _maintain(self) -> None:
-        """Forget idempotency keys older than the dedup window, so the table stays small."""
+        """Forget idempotency keys older than the dedup window and expired flow-control state,
+        so those tables stay small."""
         while True:
             await anyio.sleep(_MAINTENANCE_INTERVAL_S * (0.5 + random.random()))
             try:
@@ -209,6 +210,8 @@ class Runtime:
                     await conn.commit()
                 if removed:
                     log.info("expired run keys", extra={"action": "keys.expire", "count": removed})
+                if self.executor.limits is not None:
+                    await self.executor.limits.sweep(now=self.clock.now())
             except Exception:
                 log.exception("maintenance failed", extra={"action": "maintenance.failed"})
 
