@@ -22,7 +22,8 @@ from inngest.engine.run import (
     MAX_STEPS_PER_RUN,
     RunStatus,
 )
-from inngest.errors import ProtocolError
+from inngest.errors import ProtocolError, ValidationError
+from inngest.expr import compile_expression
 from inngest.protocol import durations, outcome
 from inngest.protocol.outcome import Opcode
 
@@ -361,6 +362,12 @@ def _wait(op: outcome.Op, now: datetime) -> Wait:
     expression = opts.get("if")
     if expression is not None and not isinstance(expression, str):
         raise ProtocolError("waitForEvent `if` must be a string")
+    if expression:
+        try:
+            compile_expression(expression)
+        except ValidationError as exc:
+            # A wait that could never match would wait until its timeout for nothing.
+            raise ProtocolError(f"waitForEvent `if`: {exc.message}") from exc
     expires_at = _deadline(opts.get("timeout"), now, MAX_SLEEP_S)
     return Wait(op.id, op.display_name, event_name, expression or None, expires_at)
 

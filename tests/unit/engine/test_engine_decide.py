@@ -248,3 +248,10 @@ def test_function_error_reported_as_complete_step_op() -> None:
     error = {"name": "Error", "message": "late failure"}
     decision = run(ctx(attempt=2), ops(op(Opcode.STEP_ERROR, engine.COMPLETE_ID, error=error)))
     assert decision.commands == (engine.Finish(RunStatus.FAILED, error=error),)
+
+
+def test_wait_with_an_invalid_expression_fails_the_run_naming_it() -> None:
+    wait = op(Opcode.WAIT_FOR_EVENT, "w", name="e", opts={"if": "async.data.id =="})
+    decision = run(ctx(), ops(wait))
+    assert decision.error is not None
+    assert "async.data.id ==" in decision.error["message"]
