@@ -27,6 +27,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -1032,6 +1033,27 @@ def history_kinds(run: Mapping[str, Any]) -> list[str]:
 def parse_time(value: str) -> datetime:
     """An ISO-8601 timestamp from the API (``Z`` or an offset) as an aware datetime."""
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def completed_runs(api: ApiClient, slug: str, *, at_least: int = 1) -> list[dict[str, Any]]:
+    """The Completed runs of function ``slug`` (with outputs) if there are ``at_least``, else []."""
+    runs = api.list_runs(function=slug, status="Completed")
+    return runs if len(runs) >= at_least else []
+
+
+def assert_one_run_per_tick(runs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Every run is a cron run (``fc-cron`` returns its event) of a whole-second tick, and no
+    tick started two runs; returns the ticks (``scheduledAt``)."""
+    ticks = []
+    for run in runs:
+        output = run["output"]
+        assert output["name"] == "inngest/scheduled.timer", run
+        tick = output["data"]["scheduledAt"]
+        assert parse_time(tick).microsecond == 0, tick
+        ticks.append(tick)
+    repeated = {tick: n for tick, n in Counter(ticks).items() if n > 1}
+    assert not repeated, f"ticks with more than one run: {repeated}"
+    return ticks
 
 
 def error_message(run: Mapping[str, Any]) -> str:

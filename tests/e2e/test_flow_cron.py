@@ -8,9 +8,7 @@ seconds. Runs on ``inngest dev`` and on ``inngest start`` with Redis.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
@@ -19,25 +17,6 @@ from . import harness
 pytestmark = pytest.mark.e2e
 
 EVERY_SECOND = "* * * * * *"
-
-
-def cron_runs(api: harness.ApiClient, slug: str) -> list[dict[str, Any]]:
-    """Completed runs of ``slug`` with their outputs (the list shows outputs already)."""
-    return [r for r in api.list_runs(function=slug) if r["status"] == "Completed"]
-
-
-def assert_one_run_per_tick(runs: list[dict[str, Any]]) -> list[str]:
-    """Every run is a timer run of a whole-second tick, and no tick ran twice; the ticks."""
-    ticks = []
-    for run in runs:
-        output = run["output"]
-        assert output["name"] == "inngest/scheduled.timer", run
-        tick = harness.parse_time(output["data"]["scheduledAt"])
-        assert tick.microsecond == 0, tick
-        ticks.append(output["data"]["scheduledAt"])
-    repeated = {tick: n for tick, n in Counter(ticks).items() if n > 1}
-    assert not repeated, f"ticks with more than one run: {repeated}"
-    return ticks
 
 
 @pytest.mark.parametrize("mode", harness.DEPLOYMENT_MODES)
@@ -60,11 +39,11 @@ def test_every_second_cron_runs_once_per_tick(
     slug = app.slug("fc-cron")
 
     runs = harness.wait_until(
-        lambda: (found := cron_runs(server.api, slug)) and len(found) >= 4 and found,
+        lambda: harness.completed_runs(server.api, slug, at_least=4),
         timeout_s=30,
         what="four cron runs",
     )
 
-    assert len(set(assert_one_run_per_tick(runs))) >= 4
+    assert len(set(harness.assert_one_run_per_tick(runs))) >= 4
     called = {c["run_id"] for c in app.handler_calls("fc-cron")}
     assert {r["id"] for r in runs} <= called
