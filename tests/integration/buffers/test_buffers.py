@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+import anyio
 import httpx
 import pytest
 from litestar.testing import AsyncTestClient
@@ -525,3 +526,35 @@ async def test_sync_rejects_invalid_buffer_options(
         await store_sync(deps, app)
     assert raised.value.message.startswith(f"function '{DEBOUNCED}' {path}: ")
     assert await rows(pool, "SELECT count(*) FROM functions") == [(0,)]
+
+
+async def test_concurrent_events_of_one_key_serialise(pool: Pool, stub: StubSdk) -> None:
+    await setup(
+        pool,
+        stub,
+        [
+            (DEBOUNCED, "demo/burst", {"debounce": {"period": "10s"}}),
+            (BATCHED, "demo/burst", {"batchEvents": {"maxSize": 3, "timeout": "10s"}}),
+        ],
+    )
+    sent: list[str] = []
+
+    async def one(n: int) -> None:
+        (internal_id,), _ = await send(pool, {"name": "demo/burst", "data": {"n": n}}, now=at(1))
+        sent.append(internal_id)
+
+    # Eight ingests at once on the pool's connections: without the buffer lock two of them
+    # would both insert the first row, or both append to a batch another one just ran.
+    async with anyio.create_task_group() as tg:
+        for n in range(8):
+            tg.start_soon(one, n)
+
+    (row,) = await debounces(pool)
+    assert row["event_id"] in sent
+    assert len(await queued(pool, items.DEBOUNCE)) == 1
+    full = [ids for _, _, ids in await runs_of(pool, BATCHED)]
+    (open_batch,) = await batches(pool)
+    assert [len(ids) for ids in full] == [3, 3]
+    assert len(open_batch["event_ids"]) == 2
+    assert sorted([*full[0], *full[1], *open_batch["event_ids"]]) == sorted(sent)
+    assert len(await queued(pool, items.BATCH)) == 1
