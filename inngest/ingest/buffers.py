@@ -180,7 +180,8 @@ async def divert(conn: Conn, starts: Sequence[flow.Start], *, now: datetime) -> 
 def _buffer_of(start: flow.Start) -> tuple[str | None, str]:
     """Which buffer a start goes to: (kind, key hash), or (None, "") to run it now.
 
-    Debounce comes first, as Go's executor does, and a debounced run is not batched.
+    A function with both options is debounced, not batched (the SDKs document them as
+    exclusive, so this only settles a config that sets both).
     """
     if start.event.get("name") == parent.INVOKED:
         return None, ""
@@ -190,11 +191,18 @@ def _buffer_of(start: flow.Start) -> tuple[str | None, str]:
     batch = batch_config(start.config)
     if batch is None:
         return None, ""
-    if batch.condition is not None and not compile_expression(batch.condition).matches(
-        {"event": start.event}
-    ):
+    if batch.condition is not None and not _admits(batch.condition, start.event):
         return None, ""
     return items.BATCH, key_hash(batch.key, start.event)
+
+
+def _admits(condition: str, event: dict[str, Any]) -> bool:
+    """``batchEvents.if``; one that does not compile (synced before it was checked) admits
+    nothing, so those events run unbatched rather than fail the ingest."""
+    try:
+        return compile_expression(condition).matches({"event": event})
+    except ValidationError:
+        return False
 
 
 async def _debounce(conn: Conn, group: _Group, *, now: datetime) -> None:
