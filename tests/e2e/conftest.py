@@ -207,9 +207,6 @@ def _deploy(
     server_env: dict[str, str] | None = None,
 ) -> Iterator[harness.Deployment]:
     sdk, mode = request.param
-    # A deployment outlives single tests, next to servers that tests start for themselves: a
-    # small pool keeps the suite under PostgreSQL's connection limit.
-    server_env = {"INNGEST_DATABASE__POOL_MAX": "6", **(server_env or {})}
     # Install (or skip) before any process starts.
     request.getfixturevalue("ts_app_dir" if sdk == "ts" else "py_venv")
     log_dir = tmp_path_factory.mktemp(f"deployment-{sdk}-{mode}")
