@@ -49,8 +49,6 @@ functions = sa.Table(
     sa.Column("max_attempts", sa.Integer, nullable=False),
     sa.Column("config", pg.JSONB, nullable=False),  # the register object, kept whole
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),
-    # Fair ordering: the queue position of this function's next run start (flow.order).
-    sa.Column("queue_clock", TS),
     sa.Column("archived_at", TS),
     sa.Column("created_at", TS, nullable=False, server_default=_now),
     sa.Column("updated_at", TS, nullable=False, server_default=_now),
@@ -183,10 +181,15 @@ queue_items = sa.Table(
     sa.Column("lease_token", pg.UUID(as_uuid=True)),
     sa.Column("claimed_at", TS),
     sa.Column("created_at", TS, nullable=False, server_default=_now),
-    # Items parked until a resource frees up (a concurrency slot); open_gate wakes one.
+    # Items parked until a resource frees up (a concurrency slot); open_gate wakes one, in
+    # gate_order (the item's due time before it was parked, which carries its priority).
     sa.Column("gate_key", sa.Text),
+    sa.Column("gate_order", TS),
+    # Fairness group (a function): claims take items round-robin across groups.
+    sa.Column("group_key", sa.Text, nullable=False, server_default=""),
     sa.Index("ix_queue_items_claim", sa.text("priority DESC"), "available_at", "id"),
     sa.Index("ix_queue_items_partition_key", "partition_key"),
+    sa.Index("ix_queue_items_group", "group_key", sa.text("priority DESC"), "available_at", "id"),
     sa.Index(
         "ix_queue_items_gate_key",
         "gate_key",

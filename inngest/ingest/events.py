@@ -143,7 +143,8 @@ async def start_runs(conn: Conn, starts: Sequence[flow.Start], *, now: datetime)
             await _skipped(conn, start, now=now)
     for start in running:
         run_id = start.run.id
-        follow_ups.append(items.discovery(run_id, now=start.available_at or now))
+        group = str(start.config.get("id") or "")
+        follow_ups.append(items.discovery(run_id, now=start.available_at or now, group=group))
         follow_ups.extend(items.cancel(other, "singleton", now=now) for other in start.cancels)
         matchers.extend(cancel_matchers(run_id, start.config, start.event, now=now))
         start_timeout = (start.config.get("timeouts") or {}).get("start")

@@ -7,7 +7,6 @@ Concurrency and throttle act later, in the worker, because they gate SDK calls, 
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,14 +15,10 @@ from typing import Any, Protocol
 from inngest.db.pool import Conn
 from inngest.expr import evaluate_int, evaluate_key
 from inngest.protocol import durations
-from inngest.store import functions, runs
+from inngest.store import runs
 
 # Priority is "as if enqueued that many seconds earlier", bounded as the SDK docs say.
 MAX_PRIORITY_S = 600
-# Each run start of a function is ordered this much after the previous one, so one function's
-# burst of thousands of starts interleaves with other functions' starts instead of queueing them
-# behind it. It also caps one function at 1 / FAIR_SPACING_S starts per second (5,000/s).
-FAIR_SPACING_S = 0.0002
 
 
 class RateLimiter(Protocol):
@@ -126,14 +121,9 @@ def priority_s(config: dict[str, Any], event: dict[str, Any]) -> int:
 
 
 async def order(conn: Conn, starts: Sequence[Start], *, now: datetime) -> None:
-    """Give each start its queue position: fair spacing per function, shifted by priority."""
-    by_function: dict[uuid.UUID, list[Start]] = {}
+    """Give each start its place in its function's line: shifted earlier by its priority.
+
+    Fairness between functions needs nothing here: claims go round-robin across functions.
+    """
     for start in starts:
-        by_function.setdefault(start.run.function_id, []).append(start)
-    for function_id, group in by_function.items():
-        first = await functions.advance_clock(
-            conn, function_id, count=len(group), spacing_s=FAIR_SPACING_S, now=now
-        )
-        for index, start in enumerate(group):
-            fair = first + timedelta(seconds=index * FAIR_SPACING_S)
-            start.available_at = fair - timedelta(seconds=priority_s(start.config, start.event))
+        start.available_at = now - timedelta(seconds=priority_s(start.config, start.event))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from inngest.queue import records
@@ -31,27 +31,36 @@ GROUP_KINDS = (PLANNED, WAKE, RESUME, PAUSE_TIMEOUT)
 CANCEL_PRIORITY = 100
 
 
-def discovery(run_id: str, *, now: datetime) -> records.NewItem:
+def discovery(run_id: str, *, now: datetime, group: str = "") -> records.NewItem:
+    """``group`` is the function's slug: claims go round-robin across functions."""
     return records.NewItem(
-        kind=CALL, payload={"run_id": run_id}, available_at=now, partition_key=run_id
+        kind=CALL,
+        payload={"run_id": run_id},
+        available_at=now,
+        partition_key=run_id,
+        group_key=group,
     )
 
 
-def planned(run_id: str, step_id: str, name: str, *, race: bool, now: datetime) -> records.NewItem:
+def planned(
+    run_id: str, step_id: str, name: str, *, race: bool, now: datetime, group: str = ""
+) -> records.NewItem:
     return records.NewItem(
         kind=PLANNED,
         payload={"run_id": run_id, "step_id": step_id, "name": name, "race": race},
         available_at=now,
         partition_key=run_id,
+        group_key=group,
     )
 
 
-def wake(run_id: str, step_id: str, name: str, *, at: datetime) -> records.NewItem:
+def wake(run_id: str, step_id: str, name: str, *, at: datetime, group: str = "") -> records.NewItem:
     return records.NewItem(
         kind=WAKE,
         payload={"run_id": run_id, "step_id": step_id, "name": name},
         available_at=at,
         partition_key=run_id,
+        group_key=group,
     )
 
 
@@ -80,7 +89,8 @@ def cancel(run_id: str, reason: str, *, now: datetime) -> records.NewItem:
         kind=CANCEL,
         payload={"run_id": run_id, "reason": reason},
         priority=CANCEL_PRIORITY,
-        available_at=now,
+        # Also first within its group: claims rank items of a group by due time.
+        available_at=now - timedelta(days=1),
         partition_key=run_id,
     )
 

@@ -63,6 +63,7 @@ async def enqueue(conn: Conn, items: Sequence[NewItem], *, now: datetime) -> lis
             "priorities": [item.priority for item in items],
             "available_ats": [item.available_at or now for item in items],
             "partition_keys": [item.partition_key for item in items],
+            "group_keys": [item.group_key for item in items],
         },
     )
     # Identity values ascend in insertion order within one statement; RETURNING order does not
@@ -94,7 +95,10 @@ async def claim(
             "kinds": list(kinds) if kinds is not None else None,
         },
     )
-    return [Claimed(row[0], row[1], row[2], row[3], row[4], token, row[5], row[6]) for row in rows]
+    return [
+        Claimed(row[0], row[1], row[2], row[3], row[4], token, row[5], row[6], row[7])
+        for row in rows
+    ]
 
 
 async def extend(conn: Conn, leases: Sequence[Lease], *, lease_s: float, now: datetime) -> set[int]:
@@ -200,7 +204,13 @@ async def partition_items(conn: Conn, partition_key: str) -> list[dict[str, Any]
 
 
 async def park(
-    conn: Conn, item_id: int, lease_token: UUID, *, available_at: datetime, gate_key: str | None
+    conn: Conn,
+    item_id: int,
+    lease_token: UUID,
+    *,
+    available_at: datetime,
+    gate_key: str | None,
+    gate_order: datetime | None = None,
 ) -> bool:
     """Give a held item back, not counting an attempt, parked behind ``gate_key`` (a resource
     it waits for) until ``available_at``; False when the lease was lost."""
@@ -209,6 +219,7 @@ async def park(
         "lease_token": lease_token,
         "available_at": available_at,
         "gate_key": gate_key,
+        "gate_order": gate_order,
     }
     return await _rowcount(conn, "queue_park", params) == 1
 
@@ -231,6 +242,7 @@ async def enqueue_leased(conn: Conn, item: NewItem, *, lease_s: float, now: date
             "priority": item.priority,
             "lease_until": now + timedelta(seconds=lease_s),
             "partition_key": item.partition_key,
+            "group_key": item.group_key,
             "lease_token": token,
             "now": now,
         },

@@ -8,47 +8,79 @@
 
 -- name: queue_enqueue
 -- Ids come from an identity column, so they ascend in input order within this statement.
-INSERT INTO queue_items (kind, payload, priority, available_at, partition_key)
-SELECT kind, payload, priority, available_at, partition_key
+INSERT INTO queue_items (kind, payload, priority, available_at, partition_key, group_key)
+SELECT kind, payload, priority, available_at, partition_key, group_key
 FROM unnest(
     CAST(%(kinds)s AS text[]),
     CAST(%(payloads)s AS jsonb[]),
     CAST(%(priorities)s AS smallint[]),
     CAST(%(available_ats)s AS timestamptz[]),
-    CAST(%(partition_keys)s AS text[])
-) AS n(kind, payload, priority, available_at, partition_key)
+    CAST(%(partition_keys)s AS text[]),
+    CAST(%(group_keys)s AS text[])
+) AS n(kind, payload, priority, available_at, partition_key, group_key)
 RETURNING id;
 
 -- name: queue_claim
+-- Fair claims: items are taken round-robin across fairness groups (functions), so one group's
+-- backlog never queues another group's work behind it. `groups` walks the distinct group keys
+-- with one index probe each (a loose index scan), `candidates` takes each group's first due
+-- items (by priority, then due time) through ix_queue_items_group, and the final order is
+-- priority, then the item's rank within its group, then due time.
 -- SKIP LOCKED: concurrent claimers step over rows another claimer is taking in this instant
 -- instead of queueing behind its row locks; each row goes to exactly one of them, and a skipped
 -- row is found by the next claim. The LIMIT sits under the lock so at most `limit` rows are locked.
--- The kinds filter is a plain filter on the index scan, so the claim order stays the index order.
 -- One fresh token per claim, chosen by the caller: (id, token) pairs are still unique per claim,
 -- so fencing stays per item, and the server draws no random uuid per row. The outer SELECT
 -- restores claim order, which RETURNING does not promise.
-WITH picked AS (
-    SELECT id, available_at
-    FROM queue_items
-    WHERE available_at <= %(now)s
-      AND (CAST(%(kinds)s AS text[]) IS NULL OR kind = ANY(CAST(%(kinds)s AS text[])))
-    ORDER BY priority DESC, available_at, id
+WITH RECURSIVE groups(g) AS (
+    (SELECT group_key FROM queue_items ORDER BY group_key LIMIT 1)
+    UNION ALL
+    SELECT (SELECT q.group_key FROM queue_items q WHERE q.group_key > groups.g
+            ORDER BY q.group_key LIMIT 1)
+    FROM groups WHERE groups.g IS NOT NULL
+),
+candidates AS (
+    -- SKIP LOCKED inside each group's scan: a claimer that finds the head of a group taken
+    -- by a concurrent claimer takes the next items of that group instead of nothing.
+    SELECT c.id, c.priority, c.available_at, c.g
+    FROM groups
+    CROSS JOIN LATERAL (
+        SELECT q.id, q.priority, q.available_at, groups.g AS g
+        FROM queue_items q
+        WHERE q.group_key = groups.g
+          AND q.available_at <= %(now)s
+          AND (CAST(%(kinds)s AS text[]) IS NULL OR q.kind = ANY(CAST(%(kinds)s AS text[])))
+        ORDER BY q.priority DESC, q.available_at, q.id
+        LIMIT %(limit)s
+        FOR UPDATE OF q SKIP LOCKED
+    ) AS c
+    WHERE groups.g IS NOT NULL
+),
+ranked AS (
+    SELECT id, priority, available_at,
+           row_number() OVER (PARTITION BY g ORDER BY priority DESC, available_at, id) AS rank
+    FROM candidates
+),
+picked AS (
+    SELECT id, priority, rank, available_at
+    FROM ranked
+    ORDER BY priority DESC, rank, available_at, id
     LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED
 ),
 claimed AS (
     UPDATE queue_items AS q
     SET lease_token = %(lease_token)s,
         available_at = %(lease_until)s,
-        claimed_at = %(now)s
+        claimed_at = %(now)s,
+        gate_key = NULL
     FROM picked
     WHERE q.id = picked.id
     RETURNING q.id, q.kind, q.payload, q.priority, q.attempt, q.partition_key, q.created_at,
-              picked.available_at AS due_at
+              picked.rank, picked.available_at AS due_at
 )
-SELECT id, kind, payload, priority, attempt, partition_key, created_at
+SELECT id, kind, payload, priority, attempt, partition_key, created_at, due_at
 FROM claimed
-ORDER BY priority DESC, due_at, id;
+ORDER BY priority DESC, rank, due_at, id;
 
 -- name: queue_extend
 UPDATE queue_items AS q
@@ -135,7 +167,8 @@ UPDATE queue_items
 SET lease_token = NULL,
     claimed_at = NULL,
     available_at = %(available_at)s,
-    gate_key = %(gate_key)s
+    gate_key = %(gate_key)s,
+    gate_order = %(gate_order)s
 WHERE id = %(id)s AND lease_token = %(lease_token)s;
 
 -- name: queue_open_gate
@@ -146,7 +179,7 @@ SET available_at = %(now)s, gate_key = NULL
 WHERE q.id IN (
     SELECT id FROM queue_items
     WHERE gate_key = %(gate_key)s AND lease_token IS NULL
-    ORDER BY available_at, id
+    ORDER BY gate_order NULLS LAST, id
     LIMIT %(count)s
     FOR UPDATE SKIP LOCKED
 )
@@ -155,8 +188,8 @@ RETURNING q.id;
 -- name: queue_enqueue_leased
 -- An item born already held: the caller goes on to execute it at once instead of waiting for a
 -- claimer to find it. Should the caller die, the lease expires and a claimer takes the item.
-INSERT INTO queue_items (kind, payload, priority, available_at, partition_key, lease_token,
-                         claimed_at)
-VALUES (%(kind)s, %(payload)s, %(priority)s, %(lease_until)s, %(partition_key)s,
+INSERT INTO queue_items (kind, payload, priority, available_at, partition_key, group_key,
+                         lease_token, claimed_at)
+VALUES (%(kind)s, %(payload)s, %(priority)s, %(lease_until)s, %(partition_key)s, %(group_key)s,
         %(lease_token)s, %(now)s)
 RETURNING id, created_at;

@@ -17,6 +17,8 @@ class NewItem:
     priority: int = 0
     available_at: datetime | None = None
     partition_key: str | None = None
+    # Fairness group (e.g. a function): claims go round-robin across groups.
+    group_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,8 @@ class Claimed:
     lease_token: UUID
     partition_key: str | None
     created_at: datetime
+    # When the item was due before this claim (its place in line; kept by park for the gate).
+    due_at: datetime | None = None
 
     @property
     def lease(self) -> tuple[int, UUID]:

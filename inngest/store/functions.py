@@ -65,15 +65,3 @@ async def list_with_stats(
     )
     names = [c.name for c in cur.description or ()]
     return [dict(zip(names, row, strict=True)) for row in await cur.fetchall()]
-
-
-async def advance_clock(
-    conn: Conn, function_id: uuid.UUID, *, count: int, spacing_s: float, now: datetime
-) -> datetime:
-    """Reserve ``count`` queue positions for the function's run starts; returns the first."""
-    cur = await conn.execute(
-        _SQL["functions_advance_clock"],
-        {"function_id": function_id, "span_s": count * spacing_s, "now": now},
-    )
-    row = await cur.fetchone()
-    return now if row is None else row[0]

@@ -35,11 +35,3 @@ LEFT JOIN runs r ON r.function_id = f.id AND r.created_at >= %(since)s
 WHERE (%(include_archived)s OR f.archived_at IS NULL)
 GROUP BY f.id, a.name
 ORDER BY a.name, f.slug
-
--- name: functions_advance_clock
--- The row lock serialises concurrent ingests of one function for this one statement.
-UPDATE functions
-SET queue_clock = GREATEST(COALESCE(queue_clock, %(now)s), %(now)s)
-                  + make_interval(secs => CAST(%(span_s)s AS double precision))
-WHERE id = %(function_id)s
-RETURNING queue_clock - make_interval(secs => CAST(%(span_s)s AS double precision))

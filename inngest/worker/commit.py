@@ -46,6 +46,7 @@ class _Txn:
     saves: list[runs.StepRecord]
     follow_ups: list[records.NewItem]
     finished: RunStatus | None = None
+    group: str = ""  # the function's slug: its fairness group in the queue
     added: int = 0
     added_bytes: int = 0
     history: list[runs.HistoryEntry] = field(default_factory=list)
@@ -91,7 +92,7 @@ async def apply(
         # run's status for timeouts) are made here, after the lock.
         decision = await decision(conn, RunStatus(status))
 
-    txn = _Txn(run_id, step_count, disable_immediate, [], [])
+    txn = _Txn(run_id, step_count, disable_immediate, [], [], group=state.function_slug)
     retry = next((c for c in decision.commands if isinstance(c, engine.Retry)), None)
     if retry is not None:
         if not await queue.retry(conn, item.id, item.lease_token, available_at=retry.at):
@@ -127,7 +128,7 @@ async def apply(
             txn.note(now, "steps.planned", data={"steps": [n for _, n in command.steps]})
             txn.disable_immediate = True
             txn.follow_ups.extend(
-                items.planned(run_id, step_id, name, race=command.race, now=now)
+                items.planned(run_id, step_id, name, race=command.race, now=now, group=txn.group)
                 for step_id, name in command.steps
             )
         elif isinstance(command, engine.Wake):
@@ -138,7 +139,9 @@ async def apply(
                 command.name,
                 data={"until": command.at.isoformat()},
             )
-            txn.follow_ups.append(items.wake(run_id, command.step_id, command.name, at=command.at))
+            txn.follow_ups.append(
+                items.wake(run_id, command.step_id, command.name, at=command.at, group=txn.group)
+            )
         elif isinstance(command, engine.Wait):
             await _wait(conn, txn, state, command, since=call_started_at, now=now)
         elif isinstance(command, engine.Invoke):
@@ -234,7 +237,7 @@ async def _discover(conn: Conn, txn: _Txn, *, coalesce: bool, now: datetime) -> 
         if pending > 0:
             return
         txn.disable_immediate = False
-    txn.follow_ups.append(items.discovery(txn.run_id, now=now))
+    txn.follow_ups.append(items.discovery(txn.run_id, now=now, group=txn.group))
 
 
 async def _wait(

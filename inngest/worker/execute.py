@@ -132,7 +132,13 @@ class Executor:
             return gate
         async with self.pool.connection() as conn, conn.transaction():
             parked = await queue.park(
-                conn, item.id, item.lease_token, available_at=gate.until, gate_key=gate.gate_key
+                conn,
+                item.id,
+                item.lease_token,
+                available_at=gate.until,
+                gate_key=gate.gate_key,
+                # Woken in the order they were due, which carries their priority.
+                gate_order=item.due_at,
             )
             # A slot freed between the refused acquire and this park woke nobody: look again.
             if (

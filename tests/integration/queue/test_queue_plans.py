@@ -88,7 +88,7 @@ async def test_claim_uses_the_claim_index(
             "kinds": kinds,
         },
     )
-    assert "ix_queue_items_claim" in index_names(plan), plan
+    assert "ix_queue_items_group" in index_names(plan), plan
     assert "Seq Scan" not in node_types(plan), plan
 
 
