@@ -36,6 +36,9 @@ from inngest.worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+# Connections for flow-control decisions on PostgreSQL; each decision is one short transaction.
+_LIMITS_POOL_MAX = 4
+
 
 @dataclass(frozen=True, slots=True)
 class ServerInfo:
@@ -94,9 +97,15 @@ async def serve(settings: Settings, on_ready: Callable[[ServerInfo], None] | Non
             wakeups = RedisWakeups(redis, Keys(settings.redis.prefix))
             limits = RedisLimits(redis, Keys(settings.redis.prefix))
         else:
-            # Without Redis, PostgreSQL takes both roles (ARCHITECTURE.md invariant 5).
+            # Without Redis, PostgreSQL takes both roles (ARCHITECTURE.md invariant 5). The
+            # limits get a pool of their own: they are asked while a transaction of the main
+            # pool is open (a rate limit during ingest), and sharing one pool could starve it.
             wakeups = PostgresWakeups(database_url)
-            limits = PostgresLimits(pool)
+            limits_pool = await open_pool(
+                database_url, min_size=1, max_size=_LIMITS_POOL_MAX, name="inngest-limits"
+            )
+            stack.push_async_callback(limits_pool.close)
+            limits = PostgresLimits(limits_pool)
         await stack.enter_async_context(wakeups)
 
         async def redis_ping() -> bool:

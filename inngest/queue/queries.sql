@@ -168,7 +168,8 @@ SET lease_token = NULL,
     claimed_at = NULL,
     available_at = %(available_at)s,
     gate_key = %(gate_key)s,
-    gate_order = %(gate_order)s
+    -- An item parked again keeps its first place in line.
+    gate_order = COALESCE(gate_order, %(gate_order)s)
 WHERE id = %(id)s AND lease_token = %(lease_token)s;
 
 -- name: queue_open_gate

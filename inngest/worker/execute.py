@@ -140,12 +140,15 @@ class Executor:
                 # Woken in the order they were due, which carries their priority.
                 gate_order=item.due_at,
             )
-            # A slot freed between the refused acquire and this park woke nobody: look again.
-            if (
-                parked
-                and gate.limit is not None
-                and await self.limits.in_use(gate.gate_key, now=now) < gate.limit
-            ):
+        # A slot freed between the refused acquire and the park woke nobody: look again. Not
+        # inside the park's transaction: holding one pooled connection while asking the limits
+        # (which may need another) could starve the pool under load.
+        if (
+            parked
+            and gate.limit is not None
+            and await self.limits.in_use(gate.gate_key, now=now) < gate.limit
+        ):
+            async with self.pool.connection() as conn, conn.transaction():
                 await queue.open_gate(conn, gate.gate_key, now=now)
         log.info(
             "call gated",

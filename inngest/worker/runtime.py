@@ -89,9 +89,12 @@ class Runtime:
                 await anyio.sleep(self.poll_interval_s)
                 continue
             for item in claimed:
-                limiter.acquire_on_behalf_of_nowait(item.id)
+                # A borrower per execution, not the item id: an item whose lease expired while
+                # this process was still on it can be claimed here again.
+                borrower = object()
+                limiter.acquire_on_behalf_of_nowait(borrower)
                 self.in_flight[item.id] = item.lease_token
-                work.start_soon(self._execute, item, limiter)
+                work.start_soon(self._execute, item, limiter, borrower)
             if claimed:
                 continue  # more may be waiting: claim again before sleeping
             await self.wakeups.wait(self._idle_timeout(next_due))
@@ -117,8 +120,9 @@ class Runtime:
             timeout = min(timeout, max(until, 0.0))
         return timeout
 
-    async def _execute(self, item: records.Claimed, limiter: anyio.CapacityLimiter) -> None:
-        borrower = item.id
+    async def _execute(
+        self, item: records.Claimed, limiter: anyio.CapacityLimiter, borrower: object
+    ) -> None:
         current: records.Claimed | None = item
         hops = 0
         try:
