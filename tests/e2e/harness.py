@@ -411,6 +411,9 @@ class Server:
                 "INNGEST_QUEUE__RETRY_INTERVAL_S": "1",
                 # Redis is shared by every test: keep this server's keys apart.
                 "INNGEST_REDIS__PREFIX": f"e2e-{secrets.token_hex(6)}",
+                # Many servers share one PostgreSQL (max_connections 100 by default, two xdist
+                # workers, three-process clusters): a small pool per server keeps them all in.
+                "INNGEST_DATABASE__POOL_MAX": "6",
             }
         )
         child_env.update(env or {})
