@@ -156,8 +156,13 @@ def claim_baseline(batch: int) -> Worker:
 
 def claim_project(batch: int) -> Worker:
     async def work(conn: Conn, _jobs: int, counter: Counter) -> None:
+        # The worker's own policy: under this backlog, fair and plain claims alternate.
+        policy = ops.ClaimPolicy()
         while True:
-            claimed = await ops.claim(conn, limit=batch, lease_s=LEASE_S, now=datetime.now(UTC))
+            claimed = await ops.claim(
+                conn, limit=batch, lease_s=LEASE_S, now=datetime.now(UTC), fair=policy.fair()
+            )
+            policy.observe(len(claimed), batch)
             if not claimed:
                 return
             await ops.complete(conn, [item.lease for item in claimed])

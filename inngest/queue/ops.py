@@ -8,6 +8,7 @@ as ``now`` (never the database clock), so leases and delays follow the injected 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -78,15 +79,17 @@ async def claim(
     lease_s: float,
     now: datetime,
     kinds: Sequence[str] | None = None,
+    fair: bool = False,
 ) -> list[Claimed]:
-    """Lease up to ``limit`` due items (or expired leases) in one round trip, in claim order:
-    priority descending, then due time, then id. ``kinds`` restricts the claim to those kinds."""
+    """Lease up to ``limit`` due items (or expired leases) in one round trip. The plain claim
+    goes by priority descending, then due time, then id; a ``fair`` claim goes round-robin
+    across fairness groups first. ``kinds`` restricts the claim to those kinds."""
     if limit <= 0:
         return []
     token = uuid4()
     rows = await _rows(
         conn,
-        "queue_claim",
+        "queue_claim_fair" if fair else "queue_claim",
         {
             "now": now,
             "lease_until": now + timedelta(seconds=lease_s),
@@ -99,6 +102,21 @@ async def claim(
         Claimed(row[0], row[1], row[2], row[3], row[4], token, row[5], row[6], row[7])
         for row in rows
     ]
+
+
+@dataclass
+class ClaimPolicy:
+    """When to pay for a fair claim. Under a backlog (the last claim came back full) fair and
+    plain claims alternate, so one group's backlog still yields to other groups every other
+    claim; otherwise every claim is fair (an unsaturated queue has time for it)."""
+
+    _fair: bool = True
+
+    def fair(self) -> bool:
+        return self._fair
+
+    def observe(self, claimed: int, limit: int) -> None:
+        self._fair = not self._fair if claimed >= limit else True
 
 
 async def extend(conn: Conn, leases: Sequence[Lease], *, lease_s: float, now: datetime) -> set[int]:

@@ -44,6 +44,7 @@ class Runtime:
     in_flight: dict[int, uuid.UUID] = field(default_factory=dict)
     _slot_freed: anyio.Event = field(default_factory=anyio.Event)
     _claiming: anyio.CancelScope = field(default_factory=anyio.CancelScope)
+    _policy: queue.ClaimPolicy = field(default_factory=queue.ClaimPolicy)
 
     async def run(self) -> None:
         """Run until ``stop()``: then stop claiming, give in-flight calls the grace period, and
@@ -102,9 +103,15 @@ class Runtime:
     async def _claim(self, limit: int) -> tuple[list[records.Claimed], datetime | None]:
         async with self.pool.connection() as conn:
             claimed = await queue.claim(
-                conn, limit=limit, lease_s=self.lease_s, now=self.clock.now(), kinds=items.KINDS
+                conn,
+                limit=limit,
+                lease_s=self.lease_s,
+                now=self.clock.now(),
+                kinds=items.KINDS,
+                fair=self._policy.fair(),
             )
             await conn.commit()
+            self._policy.observe(len(claimed), limit)
             next_due = None
             if not claimed:
                 next_due = await queue.next_due(conn, now=self.clock.now())

@@ -130,7 +130,7 @@ async def test_claims_interleave_a_burst_with_other_functions(pool: Pool, stub: 
     await send(pool, [{"name": "demo/other", "data": {}}], now=T0 + timedelta(seconds=1))
     async with pool.connection() as conn:
         claimed = await queue.claim(
-            conn, limit=4, lease_s=30, now=T0 + timedelta(seconds=2), kinds=items.KINDS
+            conn, limit=4, lease_s=30, now=T0 + timedelta(seconds=2), kinds=items.KINDS, fair=True
         )
         await conn.commit()
     groups = [c.payload["run_id"] for c in claimed]

@@ -73,13 +73,17 @@ async def seeded(conn: AsyncConnection[Any]) -> AsyncConnection[Any]:
 
 @pytest.mark.parametrize("plan_mode", PLAN_MODES)
 @pytest.mark.parametrize("kinds", [None, ["k1", "k2"]])
+@pytest.mark.parametrize(
+    ("name", "index"),
+    [("queue_claim", "ix_queue_items_claim"), ("queue_claim_fair", "ix_queue_items_group")],
+)
 async def test_claim_uses_the_claim_index(
-    seeded: AsyncConnection[Any], plan_mode: str, kinds: list[str] | None
+    seeded: AsyncConnection[Any], plan_mode: str, kinds: list[str] | None, name: str, index: str
 ) -> None:
     await seeded.execute(f"SET plan_cache_mode = {plan_mode}")
     plan = await explain(
         seeded,
-        "queue_claim",
+        name,
         {
             "now": T0,
             "lease_until": T0 + timedelta(seconds=30),
@@ -88,7 +92,7 @@ async def test_claim_uses_the_claim_index(
             "kinds": kinds,
         },
     )
-    assert "ix_queue_items_group" in index_names(plan), plan
+    assert index in index_names(plan), plan
     assert "Seq Scan" not in node_types(plan), plan
 
 

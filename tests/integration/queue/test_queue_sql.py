@@ -46,6 +46,7 @@ async def test_each_statement_receives_its_placeholders(monkeypatch: pytest.Monk
     await ops.park(conn, 1, UUID(int=1), available_at=T0, gate_key="g")
     await ops.open_gate(conn, "g", now=T0)
     await ops.enqueue_leased(conn, NewItem("k"), lease_s=1, now=T0)
+    await ops.claim(conn, limit=1, lease_s=1, now=T0, fair=True)
     await ops.pending_count(conn)
     await ops.next_due(conn, now=T0)
 
