@@ -130,6 +130,7 @@ async def serve(settings: Settings, on_ready: Callable[[ServerInfo], None] | Non
             signing_key=signing_key_text(settings),
             limits=limits,
             lease_s=settings.queue.lease_s,
+            wakeups=wakeups,
         )
         runtime = Runtime(
             pool=pool,

@@ -203,16 +203,23 @@ SET lease_token = NULL,
 WHERE id = %(id)s AND lease_token = %(lease_token)s;
 
 -- name: queue_open_gate
--- Wake the longest-parked items behind a gate. SKIP LOCKED: two releases of the same gate wake
--- two different items instead of one waking the item the other is updating.
+-- Wake the parked item that has waited longest in line (gate_order carries its priority), and
+-- put it back at its old place in the claim order. Only one woken item per gate at a time: while
+-- one is due but not yet claimed, another release wakes nobody, so a second woken item cannot
+-- race the first for the slot. The woken item keeps its gate_key until a claim clears it.
+-- SKIP LOCKED: two releases of the same gate do not wake the item the other is updating.
 UPDATE queue_items AS q
-SET available_at = %(now)s, gate_key = NULL
+SET available_at = LEAST(%(now)s, COALESCE(q.gate_order, %(now)s))
 WHERE q.id IN (
     SELECT id FROM queue_items
-    WHERE gate_key = %(gate_key)s AND lease_token IS NULL
+    WHERE gate_key = %(gate_key)s AND lease_token IS NULL AND available_at > %(now)s
     ORDER BY gate_order NULLS LAST, id
     LIMIT %(count)s
     FOR UPDATE SKIP LOCKED
+)
+AND NOT EXISTS (
+    SELECT 1 FROM queue_items AS w
+    WHERE w.gate_key = %(gate_key)s AND w.lease_token IS NULL AND w.available_at <= %(now)s
 )
 RETURNING q.id;
 

@@ -12,6 +12,7 @@ import httpx
 
 from inngest.clock import Clock
 from inngest.coord.limits import Limits
+from inngest.coord.wakeup import Wakeups
 from inngest.db.pool import Pool, reading, writing
 from inngest.engine import decide as engine
 from inngest.engine.retry import RetryPolicy
@@ -41,6 +42,7 @@ class Executor:
     personality: str  # "dev" | "cloud": sent as X-Inngest-Server-Kind
     signing_key: str | None
     limits: Limits | None = None  # flow control (concurrency, throttle); None disables it
+    wakeups: Wakeups | None = None  # told when a parked item is woken
     lease_s: float = 30.0
     # Concurrency keys held by in-flight items, re-asserted by the lease heartbeat.
     holdings: dict[int, tuple[str, ...]] = field(default_factory=dict)
@@ -149,7 +151,9 @@ class Executor:
             and await self.limits.in_use(gate.gate_key, now=now) < gate.limit
         ):
             async with self.pool.connection() as conn, conn.transaction():
-                await queue.open_gate(conn, gate.gate_key, now=now)
+                opened = await queue.open_gate(conn, gate.gate_key, now=now)
+            if opened and self.wakeups is not None:
+                await self.wakeups.notify()
         log.info(
             "call gated",
             extra={
@@ -169,9 +173,13 @@ class Executor:
         assert self.limits is not None
         try:
             await self.limits.release(keys, holder=str(item.id))
+            opened = 0
             async with self.pool.connection() as conn, conn.transaction():
                 for key in keys:
-                    await queue.open_gate(conn, key, now=self.clock.now())
+                    opened += await queue.open_gate(conn, key, now=self.clock.now())
+            # The woken item is due now: say so, or it waits for the claimers' next poll.
+            if opened and self.wakeups is not None:
+                await self.wakeups.notify()
         except Exception:
             # The slot lease expires on its own and parked items wake after PARK_S.
             log.exception("slot release failed", extra={"action": "slot.release_failed"})

@@ -18,7 +18,7 @@ from inngest.protocol import durations
 
 # How long a parked item waits if no release wakes it (a release in a process that died, or a
 # slot whose lease simply expired): the poll that keeps waiting correct without busy-polling.
-PARK_S = 5.0
+PARK_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
