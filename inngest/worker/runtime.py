@@ -45,6 +45,7 @@ class Runtime:
     _slot_freed: anyio.Event = field(default_factory=anyio.Event)
     _claiming: anyio.CancelScope = field(default_factory=anyio.CancelScope)
     _policy: queue.ClaimPolicy = field(default_factory=queue.ClaimPolicy)
+    crash_backoff_s: float = 1.0  # first retry delay of an item whose execution crashed
 
     async def run(self) -> None:
         """Run until ``stop()``: then stop claiming, give in-flight calls the grace period, and
@@ -139,11 +140,12 @@ class Runtime:
                     applied = await self.executor.run(current)
                 except Exception:
                     # A bug or a database outage must cost this item an attempt, never the
-                    # worker: the lease expires and the item is claimed again.
+                    # worker: the item is retried later, and given up after a few crashes.
                     log.exception(
                         "item execution crashed",
                         extra={"action": "item.crash", "item_id": current.id},
                     )
+                    await self._after_crash(current)
                     applied = None
                 finally:
                     self.in_flight.pop(current.id, None)
@@ -158,6 +160,42 @@ class Runtime:
         finally:
             limiter.release_on_behalf_of(borrower)
             self._slot_freed.set()
+
+    async def _after_crash(self, item: records.Claimed) -> None:
+        """Retry a crashed item with backoff, counting an attempt; past MAX_CRASHES, give it up
+        (its run fails with the reason), so one poisonous item cannot loop forever. When even
+        this fails (the database is down), the lease expires and the item is claimed again."""
+        try:
+            async with self.pool.connection() as conn, conn.transaction():
+                if item.attempt + 1 < MAX_CRASHES:
+                    delay = self.crash_backoff_s * 2**item.attempt
+                    at = self.clock.now() + timedelta(seconds=delay)
+                    await queue.retry(conn, item.id, item.lease_token, available_at=at)
+                    return
+                if item.id not in await queue.complete(conn, [item.lease]):
+                    return  # another worker holds it now
+                run_id = item.payload.get("run_id")
+                if isinstance(run_id, str):
+                    error = {
+                        "name": "InternalError",
+                        "message": f"the server failed to process this run's {item.kind} item "
+                        f"{MAX_CRASHES} times; see the server log (item {item.id})",
+                    }
+                    await runs.finish(
+                        conn,
+                        run_id,
+                        status="Failed",
+                        output=None,
+                        error=error,
+                        now=self.clock.now(),
+                    )
+                    await queue.delete_partition(conn, run_id)
+            log.error(
+                "item given up after repeated crashes",
+                extra={"action": "item.given_up", "item_id": item.id, "kind": item.kind},
+            )
+        except Exception:
+            log.exception("crash handling failed", extra={"action": "item.crash_unhandled"})
 
     async def _give_back(self, item: records.Claimed) -> None:
         try:
@@ -227,6 +265,8 @@ class Runtime:
                 log.exception("maintenance failed", extra={"action": "maintenance.failed"})
 
 
+# An item whose execution crashed this many times is given up (its run fails with the reason).
+MAX_CRASHES = 5
 # A run's sequential calls continue on the same executor this many times before its next call
 # goes back through the claimers, so one long run cannot keep a slot from others forever.
 _MAX_HOPS = 50
