@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 from psycopg import AsyncConnection
+from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 Conn = AsyncConnection[Any]
+Row = dict[str, Any]
 Pool = AsyncConnectionPool[AsyncConnection[Any]]
 
 
@@ -57,3 +59,15 @@ async def writing(pool: Pool) -> AsyncIterator[Conn]:
     so BEGIN rides with the first statement and the trailing writes with COMMIT."""
     async with pool.connection() as conn, conn.pipeline(), conn.transaction():
         yield conn
+
+
+async def fetch_dicts(conn: Conn, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+    """Rows as column -> value mappings (psycopg's dict_row), for API-facing reads."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(sql, params)
+        return await cur.fetchall()
+
+
+async def fetch_dict(conn: Conn, sql: str, params: Mapping[str, Any] | None = None) -> Row | None:
+    rows = await fetch_dicts(conn, sql, params)
+    return rows[0] if rows else None

@@ -9,7 +9,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from inngest.db import named_sql
+from inngest.db import named_sql, pool
 from inngest.db.pool import Conn
 from inngest.protocol import register
 
@@ -104,9 +104,7 @@ async def record_error(conn: Conn, url: str, error: str) -> None:
 
 
 async def list_all(conn: Conn) -> list[dict[str, Any]]:
-    cur = await conn.execute(_SQL["apps_list"])
-    names = [c.name for c in cur.description or ()]
-    return [dict(zip(names, row, strict=True)) for row in await cur.fetchall()]
+    return await pool.fetch_dicts(conn, _SQL["apps_list"])
 
 
 async def urls(conn: Conn) -> list[str]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from inngest.db import named_sql
+from inngest.db import named_sql, pool
 from inngest.db.pool import Conn
 from inngest.protocol.events import Event
 
@@ -34,19 +34,13 @@ async def insert(conn: Conn, events: Sequence[Event], *, now: datetime) -> None:
     )
 
 
-def _rows(cur: Any, rows: list[Any]) -> list[dict[str, Any]]:
-    names = [c.name for c in cur.description or ()]
-    return [dict(zip(names, row, strict=True)) for row in rows]
-
-
 async def get(conn: Conn, internal_id: str) -> dict[str, Any] | None:
-    cur = await conn.execute(_SQL["events_get"], {"internal_id": internal_id})
-    row = await cur.fetchone()
-    return None if row is None else _rows(cur, [row])[0]
+    return await pool.fetch_dict(conn, _SQL["events_get"], {"internal_id": internal_id})
 
 
 async def list_page(
     conn: Conn, *, name: str | None, cursor: str | None, limit: int
 ) -> list[dict[str, Any]]:
-    cur = await conn.execute(_SQL["events_list"], {"name": name, "cursor": cursor, "limit": limit})
-    return _rows(cur, await cur.fetchall())
+    return await pool.fetch_dicts(
+        conn, _SQL["events_list"], {"name": name, "cursor": cursor, "limit": limit}
+    )

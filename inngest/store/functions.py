@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from inngest.db import named_sql
+from inngest.db import named_sql, pool
 from inngest.db.pool import Conn
 
 _SQL = named_sql.load("inngest.store", "functions.sql")
@@ -49,19 +49,14 @@ async def triggered_by(conn: Conn, names: Sequence[str]) -> list[TriggerMatch]:
 
 
 async def by_slug(conn: Conn, slug: str) -> dict[str, Any] | None:
-    cur = await conn.execute(_SQL["functions_by_slug"], {"slug": slug})
-    row = await cur.fetchone()
-    if row is None:
-        return None
-    names = [c.name for c in cur.description or ()]
-    return dict(zip(names, row, strict=True))
+    return await pool.fetch_dict(conn, _SQL["functions_by_slug"], {"slug": slug})
 
 
 async def list_with_stats(
     conn: Conn, *, since: datetime, include_archived: bool = False
 ) -> list[dict[str, Any]]:
-    cur = await conn.execute(
-        _SQL["functions_list_with_stats"], {"since": since, "include_archived": include_archived}
+    return await pool.fetch_dicts(
+        conn,
+        _SQL["functions_list_with_stats"],
+        {"since": since, "include_archived": include_archived},
     )
-    names = [c.name for c in cur.description or ()]
-    return [dict(zip(names, row, strict=True)) for row in await cur.fetchall()]

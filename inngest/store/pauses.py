@@ -10,7 +10,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from inngest.db import named_sql
+from inngest.db import named_sql, pool
 from inngest.db.pool import Conn
 
 _SQL = named_sql.load("inngest.store", "pauses.sql")
@@ -148,6 +148,4 @@ async def events_since(conn: Conn, name: str, since: datetime) -> list[dict[str,
 
 
 async def for_run(conn: Conn, run_id: str) -> list[dict[str, Any]]:
-    cur = await conn.execute(_SQL["pauses_for_run"], {"run_id": run_id})
-    names = [c.name for c in cur.description or ()]
-    return [dict(zip(names, row, strict=True)) for row in await cur.fetchall()]
+    return await pool.fetch_dicts(conn, _SQL["pauses_for_run"], {"run_id": run_id})

@@ -10,7 +10,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from inngest.db import named_sql
+from inngest.db import named_sql, pool
 from inngest.db.pool import Conn
 
 _SQL = named_sql.load("inngest.store", "runs.sql")
@@ -251,22 +251,13 @@ async def record_attempt(conn: Conn, attempt: AttemptRecord) -> None:
     )
 
 
-def _rows(cur: Any, rows: list[Any]) -> list[dict[str, Any]]:
-    names = [c.name for c in cur.description or ()]
-    return [dict(zip(names, row, strict=True)) for row in rows]
-
-
 async def get(conn: Conn, run_id: str) -> dict[str, Any] | None:
     """A run with its steps and attempts, for the API."""
-    cur = await conn.execute(_SQL["runs_get"], {"run_id": run_id})
-    row = await cur.fetchone()
-    if row is None:
+    run = await pool.fetch_dict(conn, _SQL["runs_get"], {"run_id": run_id})
+    if run is None:
         return None
-    run = _rows(cur, [row])[0]
-    cur = await conn.execute(_SQL["steps_for_run"], {"run_id": run_id})
-    run["steps"] = _rows(cur, await cur.fetchall())
-    cur = await conn.execute(_SQL["attempts_for_run"], {"run_id": run_id})
-    run["attempts"] = _rows(cur, await cur.fetchall())
+    run["steps"] = await pool.fetch_dicts(conn, _SQL["steps_for_run"], {"run_id": run_id})
+    run["attempts"] = await pool.fetch_dicts(conn, _SQL["attempts_for_run"], {"run_id": run_id})
     run["history"] = await history(conn, run_id)
     return run
 
@@ -280,7 +271,8 @@ async def list_page(
     cursor: str | None,
     limit: int,
 ) -> list[dict[str, Any]]:
-    cur = await conn.execute(
+    return await pool.fetch_dicts(
+        conn,
         _SQL["runs_list"],
         {
             "status": status,
@@ -290,7 +282,6 @@ async def list_page(
             "limit": limit,
         },
     )
-    return _rows(cur, await cur.fetchall())
 
 
 async def active_ids(
@@ -345,8 +336,7 @@ async def add_history(conn: Conn, entries: Sequence[HistoryEntry]) -> None:
 
 
 async def history(conn: Conn, run_id: str) -> list[dict[str, Any]]:
-    cur = await conn.execute(_SQL["history_for_run"], {"run_id": run_id})
-    return _rows(cur, await cur.fetchall())
+    return await pool.fetch_dicts(conn, _SQL["history_for_run"], {"run_id": run_id})
 
 
 async def lock_singleton(conn: Conn, function_id: uuid.UUID, key: str) -> None:

@@ -47,21 +47,32 @@ def call_sites() -> Iterator[tuple[str, int, str, set[str] | None]]:
             continue
         tree = ast.parse(entry.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if not isinstance(node, ast.Call) or not node.args:
+            if not isinstance(node, ast.Call):
                 continue
-            first = node.args[0]
-            if not (
-                isinstance(first, ast.Subscript)
-                and isinstance(first.value, ast.Name)
-                and first.value.id == "_SQL"
-                and isinstance(first.slice, ast.Constant)
-            ):
+            # The statement is the first argument (conn.execute) or the second
+            # (pool.fetch_dicts(conn, ...)); its parameters follow it.
+            at = next(
+                (
+                    i
+                    for i, arg in enumerate(node.args[:2])
+                    if isinstance(arg, ast.Subscript)
+                    and isinstance(arg.value, ast.Name)
+                    and arg.value.id == "_SQL"
+                    and isinstance(arg.slice, ast.Constant)
+                ),
+                None,
+            )
+            if at is None:
                 continue
+            first = node.args[at]
+            assert isinstance(first, ast.Subscript)
+            assert isinstance(first.slice, ast.Constant)
             name = str(first.slice.value)
-            if len(node.args) == 1 and not node.keywords:
+            rest = node.args[at + 1 :]
+            if not rest and not node.keywords:
                 yield entry.name, node.lineno, name, set()
-            elif len(node.args) >= 2 and isinstance(node.args[1], ast.Dict):
-                keys = node.args[1].keys
+            elif rest and isinstance(rest[0], ast.Dict):
+                keys = rest[0].keys
                 assert all(isinstance(k, ast.Constant) for k in keys), (entry.name, node.lineno)
                 yield entry.name, node.lineno, name, {str(k.value) for k in keys}  # type: ignore[union-attr]
             else:
