@@ -10,15 +10,15 @@ from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field
 
+from inngest.api import auth, sdk, v1
 from inngest.api import errors as http
-from inngest.api import sdk, v1
-from inngest.api.deps import ApiDeps, Deps
+from inngest.api.deps import Deps
 from inngest.api.sync import put_app
 from inngest.engine.run import RunStatus
-from inngest.errors import NotFound, Unauthorized, ValidationError
+from inngest.errors import NotFound, ValidationError
 from inngest.ingest import cancel
 from inngest.ingest import events as ingest
-from inngest.protocol import register, signing
+from inngest.protocol import register
 from inngest.queue import ops as queue
 from inngest.store import apps, events, functions, pauses, runs
 
@@ -58,15 +58,6 @@ class FunctionsRequest(BaseModel):
     url: str = Field(description="Serve URL of the app that runs these functions")
     app: str | None = Field(default=None, description="App id; derived from the URL if absent")
     functions: list[FunctionIn] = Field(min_length=1)
-
-
-async def _guard(request: Request[Any, Any, Any]) -> None:
-    """Self-hosted: the REST API wants the signing key (or its hash) as a Bearer token."""
-    deps: ApiDeps = request.app.state.deps
-    if deps.keyed and not signing.bearer_ok(
-        request.headers.get("authorization"), deps.signing_keys
-    ):
-        raise Unauthorized("Authorization: Bearer <signing key> required")
 
 
 def _check_url(url: str) -> str:
@@ -320,9 +311,6 @@ async def cancel_run(deps: Deps, run_id: FromPath[str]) -> dict[str, Any]:
     "/cancellations", summary="Cancel a function's active runs in a time range", status_code=http.OK
 )
 async def bulk_cancel(data: JSONBody[v1.BulkCancel], deps: Deps) -> dict[str, Any]:
-    async with deps.pool.connection() as conn:
-        if await functions.by_slug(conn, data.function_id) is None:
-            raise NotFound("function", data.function_id)
     count = await v1.bulk_cancel(deps, data, reason="bulk cancellation")
     return {"data": {"cancelled": count}}
 
@@ -343,6 +331,6 @@ router = Router(
         cancel_run,
         bulk_cancel,
     ],
-    before_request=_guard,
+    before_request=auth.require_signing_key,
     tags=["rest"],
 )

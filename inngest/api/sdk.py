@@ -6,14 +6,15 @@ import logging
 import uuid
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath
 
+from inngest.api import auth
 from inngest.api import errors as http
-from inngest.api.deps import Deps
+from inngest.api.deps import ApiDeps, Deps
 from inngest.clock import to_ms
 from inngest.engine.cron import parse as parse_cron
-from inngest.errors import ValidationError
+from inngest.errors import NotFound, ValidationError
 from inngest.expr import compile_expression
 from inngest.ingest import cron
 from inngest.ingest import events as ingest
@@ -212,50 +213,32 @@ async def send_events(
     return Response({"ids": ids, "status": http.OK}, status_code=http.OK)
 
 
-def _check_bearer(request: Request[Any, Any, Any], deps: Deps) -> Response[Any] | None:
-    if deps.keyed and not signing.bearer_ok(
-        request.headers.get("authorization"), deps.signing_keys
-    ):
-        return Response(
-            {"error": "Unauthorized", "status": http.UNAUTHORIZED}, status_code=http.UNAUTHORIZED
-        )
-    return None
+async def _run_state(deps: ApiDeps, run_id: str) -> runs.CallState:
+    async with deps.pool.connection() as conn:
+        state = await runs.load_for_call(conn, run_id)
+    if state is None:
+        raise NotFound("run", run_id)
+    return state
 
 
-@get("/v0/runs/{run_id:str}/batch", tags=["sdk"])
-async def run_batch(
-    request: Request[Any, Any, Any], deps: Deps, run_id: FromPath[str]
-) -> Response[Any]:
+@get("/runs/{run_id:str}/batch", tags=["sdk"])
+async def run_batch(deps: Deps, run_id: FromPath[str]) -> list[dict[str, Any]]:
     """A run's triggering events, for calls made with `use_api`."""
-    denied = _check_bearer(request, deps)
-    if denied:
-        return denied
-    async with deps.pool.connection() as conn:
-        state = await runs.load_for_call(conn, run_id)
-    if state is None:
-        return Response(
-            {"error": f"run not found: {run_id}", "status": http.NOT_FOUND},
-            status_code=http.NOT_FOUND,
-        )
-    return Response(list(state.events))
+    return [dict(e) for e in (await _run_state(deps, run_id)).events]
 
 
-@get("/v0/runs/{run_id:str}/actions", tags=["sdk"])
-async def run_actions(
-    request: Request[Any, Any, Any], deps: Deps, run_id: FromPath[str]
-) -> Response[Any]:
+@get("/runs/{run_id:str}/actions", tags=["sdk"])
+async def run_actions(deps: Deps, run_id: FromPath[str]) -> dict[str, Any]:
     """A run's memo (step id to recorded value), for calls made with `use_api`."""
-    denied = _check_bearer(request, deps)
-    if denied:
-        return denied
-    async with deps.pool.connection() as conn:
-        state = await runs.load_for_call(conn, run_id)
-    if state is None:
-        return Response(
-            {"error": f"run not found: {run_id}", "status": http.NOT_FOUND},
-            status_code=http.NOT_FOUND,
-        )
-    return Response(dict(state.memo))
+    return dict((await _run_state(deps, run_id)).memo)
 
 
-ROUTES = [fn_register, send_events, run_batch, run_actions]
+# What the SDKs fetch with `use_api` (§5.12); Bearer-checked like /v1 in self-hosted mode.
+v0_router = Router(
+    path="/v0",
+    route_handlers=[run_batch, run_actions],
+    before_request=auth.require_signing_key,
+    tags=["sdk"],
+)
+
+ROUTES: list[Any] = [fn_register, send_events, v0_router]

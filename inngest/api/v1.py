@@ -9,25 +9,18 @@ from litestar import Request, Response, Router, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 from pydantic import BaseModel, ConfigDict, Field
 
+from inngest.api import auth
 from inngest.api import errors as http
-from inngest.api.deps import ApiDeps, Deps
+from inngest.api.deps import Deps
 from inngest.engine.run import RunStatus
-from inngest.errors import NotFound, Unauthorized, ValidationError
+from inngest.errors import NotFound, ValidationError
 from inngest.ingest import cancel
-from inngest.protocol import outcome, signing, wire_json
+from inngest.protocol import outcome, wire_json
 from inngest.protocol.outcome import Opcode
 from inngest.queue import ops as queue
 from inngest.store import events, functions, runs
 
 BULK_CANCEL_BATCH = 500
-
-
-async def _guard(request: Request[Any, Any, Any]) -> None:
-    deps: ApiDeps = request.app.state.deps
-    if deps.keyed and not signing.bearer_ok(
-        request.headers.get("authorization"), deps.signing_keys
-    ):
-        raise Unauthorized("Authorization: Bearer <signing key> required")
 
 
 def _wrap(deps: Deps, data: JSONBody[Any]) -> dict[str, Any]:
@@ -135,6 +128,9 @@ class BulkCancel(BaseModel):
 
 async def bulk_cancel(deps: Deps, request: BulkCancel, *, reason: str) -> int:
     """Cancel a function's active runs in batches, each batch its own short transaction."""
+    async with deps.pool.connection() as conn:
+        if await functions.by_slug(conn, request.function_id) is None:
+            raise NotFound("function", request.function_id)
     total = 0
     while True:
         async with deps.pool.connection() as conn, conn.transaction():
@@ -156,9 +152,6 @@ async def bulk_cancel(deps: Deps, request: BulkCancel, *, reason: str) -> int:
 
 @post("/cancellations", status_code=http.OK)
 async def cancellations(data: JSONBody[BulkCancel], deps: Deps) -> dict[str, Any]:
-    async with deps.pool.connection() as conn:
-        if await functions.by_slug(conn, data.function_id) is None:
-            raise NotFound("function", data.function_id)
     count = await bulk_cancel(deps, data, reason="bulk cancellation")
     return _wrap(deps, {"cancelled": count})
 
@@ -242,6 +235,6 @@ router = Router(
         app_functions,
         checkpoint,
     ],
-    before_request=_guard,
+    before_request=auth.require_signing_key,
     tags=["v1"],
 )
