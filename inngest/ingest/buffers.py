@@ -29,7 +29,7 @@ from ulid import ULID
 
 from inngest.db.pool import Conn
 from inngest.errors import ValidationError
-from inngest.expr import compile_expression, evaluate_key
+from inngest.expr import compile_expression
 from inngest.ingest import flow, items, parent
 from inngest.protocol import durations
 from inngest.queue import ops as queue
@@ -113,15 +113,6 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def key_hash(source: str | None, event: dict[str, Any]) -> str:
-    """The buffer's key: a hash of the key expression's value; "" without one (or when the
-    expression names an absent field, as flow control's keys do)."""
-    if source is None:
-        return ""
-    value = evaluate_key(source, event)
-    return "" if value is None else flow.key_hash(value)
-
-
 def lock_key(partition_key: str) -> str:
     """The advisory lock of a buffer is named after its queue partition."""
     return f"buffer:{partition_key}"
@@ -187,13 +178,13 @@ def _buffer_of(start: flow.Start) -> tuple[str | None, str]:
         return None, ""
     debounce = debounce_config(start.config)
     if debounce is not None:
-        return items.DEBOUNCE, key_hash(debounce.key, start.event)
+        return items.DEBOUNCE, flow.key_value(debounce.key, start.event)
     batch = batch_config(start.config)
     if batch is None:
         return None, ""
     if batch.condition is not None and not _admits(batch.condition, start.event):
         return None, ""
-    return items.BATCH, key_hash(batch.key, start.event)
+    return items.BATCH, flow.key_value(batch.key, start.event)
 
 
 def _admits(condition: str, event: dict[str, Any]) -> bool:

@@ -71,7 +71,7 @@ async def _rate_limited(start: Start, limiter: RateLimiter | None, *, now: datet
     limit, period = config.get("limit"), config.get("period")
     if not isinstance(limit, int) or limit < 1 or not isinstance(period, str):
         return None
-    value = _key_value(config.get("key"), start.event)
+    value = key_value(config.get("key"), start.event)
     key = f"rl:{start.run.function_id}:{value}"
     allowed = await limiter.rate_limit(
         key, limit=limit, period_s=durations.parse_duration(period).total_seconds(), now=now
@@ -85,7 +85,7 @@ async def _singleton(
     config = start.config.get("singleton")
     if not isinstance(config, dict):
         return None
-    value = _key_value(config.get("key"), start.event)
+    value = key_value(config.get("key"), start.event)
     start.run = runs.NewRun(**{**_fields(start.run), "singleton_key": value})
     mode = config.get("mode", "skip")
     seen = (start.run.function_id, value)
@@ -106,7 +106,8 @@ def _fields(run: runs.NewRun) -> dict[str, Any]:
     return {name: getattr(run, name) for name in run.__dataclass_fields__}
 
 
-def _key_value(source: Any, event: dict[str, Any]) -> str:
+def key_value(source: Any, event: dict[str, Any]) -> str:
+    """A flow-control key expression's value for ``event``, hashed; "" when unset or failing."""
     if not isinstance(source, str) or not source:
         return ""
     value = evaluate_key(source, event)

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from inngest.coord.limits import Limits, SlotClaim
-from inngest.expr import evaluate_key
 from inngest.ingest import flow
 from inngest.protocol import durations
 
@@ -54,11 +53,7 @@ def slot_claims(config: dict[str, Any], function_id: str, event: dict[str, Any])
         if not isinstance(limit, int) or limit <= 0:
             continue  # 0 or absent means "no limit" in Inngest's configs
         scope = entry.get("scope") or "fn"
-        source = entry.get("key")
-        value = ""
-        if isinstance(source, str) and source:
-            evaluated = evaluate_key(source, event)
-            value = flow.key_hash(evaluated) if evaluated is not None else ""
+        value = flow.key_value(entry.get("key"), event)
         if scope == "fn":
             key = f"c:fn:{function_id}:{value}"
         elif scope == "env":
@@ -109,12 +104,7 @@ async def _throttle(
     if not isinstance(limit, int) or limit < 1 or not isinstance(period, str):
         return None
     burst = config.get("burst")
-    source = config.get("key")
-    value = ""
-    if isinstance(source, str) and source:
-        evaluated = evaluate_key(source, event)
-        value = flow.key_hash(evaluated) if evaluated is not None else ""
-    key = f"t:{function_id}:{value}"
+    key = f"t:{function_id}:{flow.key_value(config.get('key'), event)}"
     until = await limits.throttle(
         key,
         limit=limit,
