@@ -134,11 +134,11 @@ async def bulk_cancel(deps: Deps, request: BulkCancel, *, reason: str) -> int:
     total = 0
     while True:
         async with deps.pool.connection() as conn, conn.transaction():
-            ids = await cancel.active_runs(
+            ids = await runs.active_ids(
                 conn,
                 function_slug=request.function_id,
-                started_after=request.started_after,
-                started_before=request.started_before,
+                created_after=request.started_after,
+                created_before=request.started_before,
                 limit=BULK_CANCEL_BATCH,
             )
             for run_id in ids:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -144,7 +144,6 @@ class Decision:
     # For the attempt's history row: "ops", "completed", "error" or "failed".
     label: str
     error: dict[str, Any] | None = None
-    notes: tuple[str, ...] = field(default=())
 
 
 def decide(

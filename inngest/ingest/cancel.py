@@ -1,4 +1,4 @@
-"""Cancelling runs from outside: one run by id, or a function's runs in a time range."""
+"""Cancelling a run from outside (API, bulk cancellation)."""
 
 from __future__ import annotations
 
@@ -34,22 +34,4 @@ async def cancel_run(conn: Conn, run_id: str, *, reason: str, now: datetime) -> 
         error=None,
         now=now,
         cancelled_by=reason,
-    )
-
-
-async def active_runs(
-    conn: Conn,
-    *,
-    function_slug: str,
-    started_after: datetime | None,
-    started_before: datetime | None,
-    limit: int,
-) -> list[str]:
-    """Ids of a function's runs not yet ended, created in the range (oldest first)."""
-    return await runs.active_ids(
-        conn,
-        function_slug=function_slug,
-        created_after=started_after,
-        created_before=started_before,
-        limit=limit,
     )

@@ -65,7 +65,7 @@ async def finish_run(
     await queue.delete_partition(conn, run_id)
     await pauses.delete_for_run(conn, run_id)
     first = dict(events[0]) if events else {}
-    correlation_id = _correlation_id(first)
+    correlation_id = parent.correlation_id(first)
     if correlation_id is not None:
         await parent.resolve(conn, correlation_id, _invoke_memo(status, output, error), now=now)
     if first.get("name") not in _LIFECYCLE:
@@ -74,10 +74,6 @@ async def finish_run(
         )
         await ingest(conn, emitted, now=now, limiter=limiter)
     return True
-
-
-def _correlation_id(first: dict[str, Any]) -> str | None:
-    return parent.correlation_id(first)
 
 
 def _invoke_memo(status: RunStatus, output: Any, error: dict[str, Any] | None) -> dict[str, Any]:
